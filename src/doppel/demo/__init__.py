@@ -1,0 +1,1 @@
+"""Built-in demo data: a fictional CRM for the persona Allan Maverick."""

@@ -1,0 +1,100 @@
+"""Put the demo persona into PostgreSQL, in the seed's four tables with the seed's column names.
+
+The tables are created when missing and rows are inserted with ON CONFLICT
+DO NOTHING, so loading twice changes nothing and new rows (``generate_new``)
+can be added later, as a CRM would grow.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from doppel.demo.persona import DemoData
+
+DDL = """
+CREATE TABLE IF NOT EXISTS crm_emails (
+    id              BIGINT PRIMARY KEY,
+    subject         TEXT NOT NULL DEFAULT '',
+    body            TEXT NOT NULL,
+    sent_at         TIMESTAMPTZ NOT NULL,
+    sender_email    TEXT NOT NULL,
+    recipient_email TEXT,
+    in_reply_to     BIGINT REFERENCES crm_emails (id)
+);
+CREATE INDEX IF NOT EXISTS crm_emails_sent_at ON crm_emails (sent_at DESC);
+CREATE TABLE IF NOT EXISTS conversations (
+    id          BIGINT PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    metadata    JSONB NOT NULL DEFAULT '{}',
+    created_at  TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id              BIGINT PRIMARY KEY,
+    conversation_id BIGINT NOT NULL REFERENCES conversations (id),
+    role            TEXT NOT NULL,
+    content         TEXT NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id, created_at);
+CREATE TABLE IF NOT EXISTS crm_deals (
+    id          BIGINT PRIMARY KEY,
+    deal_name   TEXT NOT NULL,
+    stage       TEXT NOT NULL,
+    amount      NUMERIC(14, 2),
+    notes       TEXT,
+    owner_email TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sticky_notes (
+    id          BIGINT PRIMARY KEY,
+    user_id     TEXT NOT NULL,
+    title       TEXT NOT NULL DEFAULT '',
+    content     TEXT NOT NULL,
+    tags        TEXT[] NOT NULL DEFAULT '{}',
+    created_at  TIMESTAMPTZ NOT NULL
+);
+"""
+
+_INSERTS = {
+    "emails": (
+        "INSERT INTO crm_emails (id, subject, body, sent_at, sender_email, recipient_email, in_reply_to) "
+        "VALUES (%(id)s, %(subject)s, %(body)s, %(sent_at)s, %(sender_email)s, %(recipient_email)s, "
+        "%(in_reply_to)s) ON CONFLICT (id) DO NOTHING"
+    ),
+    "conversations": (
+        "INSERT INTO conversations (id, user_id, metadata, created_at) "
+        "VALUES (%(id)s, %(user_id)s, %(metadata)s, %(created_at)s) ON CONFLICT (id) DO NOTHING"
+    ),
+    "messages": (
+        "INSERT INTO messages (id, conversation_id, role, content, created_at) "
+        "VALUES (%(id)s, %(conversation_id)s, %(role)s, %(content)s, %(created_at)s) ON CONFLICT (id) DO NOTHING"
+    ),
+    "deals": (
+        "INSERT INTO crm_deals (id, deal_name, stage, amount, notes, owner_email, created_at) "
+        "VALUES (%(id)s, %(deal_name)s, %(stage)s, %(amount)s, %(notes)s, %(owner_email)s, %(created_at)s) "
+        "ON CONFLICT (id) DO NOTHING"
+    ),
+    "notes": (
+        "INSERT INTO sticky_notes (id, user_id, title, content, tags, created_at) "
+        "VALUES (%(id)s, %(user_id)s, %(title)s, %(content)s, %(tags)s, %(created_at)s) ON CONFLICT (id) DO NOTHING"
+    ),
+}
+
+
+def load_demo(conn: psycopg.Connection, data: DemoData) -> dict[str, int]:
+    """Create the tables if needed and insert ``data`` (rows already there are kept); rows given per table."""
+    conn.execute(DDL)
+    inserted: dict[str, int] = {}
+    with conn.cursor() as cur:
+        # Emails reference earlier emails: insert in id order so parents come first.
+        for table in ("emails", "conversations", "messages", "deals", "notes"):
+            rows = getattr(data, table)
+            if table == "emails":
+                rows = sorted(rows, key=lambda r: r["id"])
+            if table == "conversations":
+                rows = [{**r, "metadata": Jsonb(r["metadata"])} for r in rows]
+            cur.executemany(_INSERTS[table], rows)
+            inserted[table] = len(rows)
+    conn.commit()
+    return inserted

@@ -1,0 +1,1 @@
+"""Evaluation: how well a version fits, writes and decides like the person."""

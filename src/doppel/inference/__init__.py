@@ -1,0 +1,1 @@
+"""Inference: asking a trained version (or the bare base model) for the person's reply."""

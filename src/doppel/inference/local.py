@@ -1,0 +1,77 @@
+"""In-process inference with transformers: base model plus a version's LoRA adapter."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+
+from doppel.config import Settings, TwinConfig
+from doppel.registry import Registry, Version
+from doppel.training.base_models import ResolvedBase, load_tokenizer, resolve_base_model
+from doppel.training.lora import load_adapter, load_base
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class LocalTwin:
+    """A model ready to answer: the base with an adapter, or the bare base when ``version`` is None."""
+
+    def __init__(self, model, tokenizer, *, version: Version | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.version = version
+        self.model.eval()
+
+    @classmethod
+    def load(cls, settings: Settings, twin: TwinConfig, version: str | None = "final") -> "LocalTwin":
+        base = resolve_base_model(twin.base_model, settings.home)
+        if version is None:
+            return cls(load_base(base), load_tokenizer(base))
+        found = Registry(settings.resolved_models_dir).get(twin.name, version)
+        return cls.from_version(base, found)
+
+    @classmethod
+    def from_version(cls, base: ResolvedBase, version: Version) -> "LocalTwin":
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(version.tokenizer_dir)
+        model = load_adapter(load_base(base), version.adapter_dir)
+        return cls(model, tokenizer, version=version)
+
+    def base_model_only(self):
+        """Context in which the adapter is switched off: the base model's own answers."""
+        disable = getattr(self.model, "disable_adapter", None)
+        return disable() if disable is not None and self.version is not None else nullcontext()
+
+    @torch.no_grad()
+    def generate(
+        self, messages: list[dict[str, str]], *, max_new_tokens: int = 200, temperature: float = 0.0, seed: int = 0
+    ) -> Generation:
+        prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        ids = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        ids = ids.to(next(self.model.parameters()).device)
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.9} if temperature > 0 else {"do_sample": False}
+        if temperature > 0:
+            torch.manual_seed(seed)
+        out = self.model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            repetition_penalty=1.1,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+            **sampling,
+        )
+        new = out[0, ids.shape[1] :]
+        text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
+        return Generation(text=text, prompt_tokens=int(ids.shape[1]), completion_tokens=int(new.shape[0]))

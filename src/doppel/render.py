@@ -1,0 +1,143 @@
+"""Terminal rendering of cards, metrics, versions and checks (the CLI's look, kept out of its logic)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from doppel.dataset import render_card
+from doppel.pipeline import SEED_TARGETS
+from doppel.registry import Registry
+
+
+def _num(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def print_card(console: Console, card: dict) -> None:
+    console.print(Markdown(render_card(card)))
+
+
+def print_records_summary(console: Console, records) -> None:
+    table = Table(title="Records read")
+    table.add_column("source")
+    table.add_column("records", justify="right")
+    table.add_column("oldest")
+    table.add_column("newest")
+    by_source: dict[str, list] = {}
+    for r in records:
+        by_source.setdefault(r.source, []).append(r)
+    for source, rows in by_source.items():
+        stamps = sorted(r.timestamp for r in rows if r.timestamp is not None)
+        table.add_row(
+            source,
+            str(len(rows)),
+            stamps[0].date().isoformat() if stamps else "–",
+            stamps[-1].date().isoformat() if stamps else "–",
+        )
+    console.print(table)
+    with_context = Counter(r.source for r in records if r.history)
+    if with_context:
+        console.print("with the text they answered: " + ", ".join(f"{s} {n}" for s, n in with_context.items()))
+
+
+def print_metrics(console: Console, version: str, m: dict) -> None:
+    table = Table(title=f"Training metrics ({version})")
+    table.add_column("metric")
+    table.add_column("twin", justify="right")
+    table.add_column("base model", justify="right")
+    table.add_column("seed target", justify="right")
+    met = m.get("targets_met", {})
+
+    def target(key: str) -> str:
+        if key not in SEED_TARGETS:
+            return ""
+        return f"< {SEED_TARGETS[key]:g} " + ("[green]met[/]" if met.get(key) else "[yellow]not met[/]")
+
+    table.add_row("train loss", _num(m.get("train_loss")), "", target("train_loss"))
+    table.add_row("val loss", _num(m.get("val_loss")), _num(m.get("base_val_loss")), target("val_loss"))
+    table.add_row(
+        "val perplexity", _num(m.get("val_perplexity"), 2), _num(m.get("base_val_perplexity"), 2), target("val_perplexity")
+    )
+    ex = m.get("examples", {})
+    table.add_row("examples", f"{ex.get('train', 0)} train / {ex.get('val', 0)} val", "", "")
+    table.add_row("steps · epochs", f"{m.get('steps')} · {m.get('epochs')}", "", "")
+    table.add_row("tokens seen", f"{m.get('tokens_seen', 0):,}", "", "")
+    table.add_row("tokens/s", _num(m.get("tokens_per_second"), 1), "", "")
+    table.add_row("training time", f"{m.get('train_seconds', 0):.0f} s (run {m.get('wall_seconds', 0):.0f} s)", "", "")
+    table.add_row("device", str(m.get("device", "")), "", "")
+    console.print(table)
+
+
+def print_comparisons(console: Console, comparisons) -> None:
+    for c in comparisons:
+        body = (
+            f"[bold]Prompt[/] ({c.source}, held out):\n{c.prompt}\n\n"
+            f"[bold]Base model[/]:\n{c.base}\n\n"
+            f"[bold]Twin[/]:\n{c.twin}\n\n"
+            f"[bold]Real[/]:\n{c.real}"
+        )
+        console.print(Panel(body, expand=True))
+
+
+def version_rows(registry: Registry, twin: str) -> list[dict]:
+    final = registry.final(twin)
+    rows = []
+    for v in registry.versions(twin):
+        m = v.metrics
+        manifest = v.manifest
+        rows.append(
+            {
+                "version": v.name,
+                "final": final is not None and final.name == v.name,
+                "created_at": manifest.get("created_at"),
+                "mode": manifest.get("mode"),
+                "base_model": manifest.get("base_model", {}).get("name"),
+                "train_loss": m.get("train_loss"),
+                "val_loss": m.get("val_loss"),
+                "val_perplexity": m.get("val_perplexity"),
+                "base_val_loss": m.get("base_val_loss"),
+                "examples": m.get("examples"),
+                "steps": m.get("steps"),
+                "path": str(v.path),
+            }
+        )
+    return rows
+
+
+def print_versions(console: Console, twin: str, rows: list[dict]) -> None:
+    if not rows:
+        console.print(f"twin {twin!r} has no versions yet (doppel train)")
+        return
+    table = Table(title=f"Versions of {twin}")
+    for col in ("", "version", "created", "mode", "train loss", "val loss", "val ppl", "base val loss", "examples"):
+        table.add_column(col)
+    for r in rows:
+        ex = r.get("examples") or {}
+        table.add_row(
+            "*" if r["final"] else "",
+            r["version"],
+            (r.get("created_at") or "")[:19].replace("T", " "),
+            r.get("mode") or "",
+            _num(r.get("train_loss")),
+            _num(r.get("val_loss")),
+            _num(r.get("val_perplexity"), 2),
+            _num(r.get("base_val_loss")),
+            f"{ex.get('train', 0)}/{ex.get('val', 0)}",
+        )
+    console.print(table)
+
+
+def print_checks(console: Console, checks) -> None:
+    table = Table(title="doppel doctor")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("detail / what to fix")
+    colors = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for c in checks:
+        table.add_row(c.name, f"[{colors[c.status]}]{c.status}[/]", c.detail)
+    console.print(table)

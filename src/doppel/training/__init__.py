@@ -1,0 +1,1 @@
+"""Training: base-model loading, LoRA/QLoRA fitting, checkpoints."""

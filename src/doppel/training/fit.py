@@ -1,0 +1,210 @@
+"""The training loop: LoRA on packed examples, loss on the person's tokens only.
+
+One readable loop instead of a framework Trainer: the steps are few and we
+want exact control of packing, the loss, progress reporting, cancellation and
+resumable per-epoch checkpoints.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import torch
+
+from doppel.config import TrainingConfig
+from doppel.dataset.packing import batches, steps_per_epoch
+from doppel.dataset.tokenize import TokenizedExample
+from doppel.evaluation.perplexity import LossResult, evaluate_loss
+from doppel.training import checkpoints
+from doppel.training.loss import pack_loss
+from doppel.training.placement import Placement
+
+log = logging.getLogger(__name__)
+
+
+class TrainingCancelled(RuntimeError):
+    """The run was asked to stop; no version is made."""
+
+
+@dataclass
+class StepInfo:
+    step: int
+    total_steps: int
+    epoch: int  # 1-based
+    epochs: int
+    loss: float
+    learning_rate: float
+    tokens_per_second: float
+    elapsed: float
+
+    @property
+    def eta_seconds(self) -> float:
+        done = max(self.step, 1)
+        return self.elapsed / done * (self.total_steps - self.step)
+
+
+class Callbacks(Protocol):
+    def on_step(self, info: StepInfo) -> None: ...
+    def on_eval(self, epoch: int, result: LossResult | None) -> None: ...
+
+
+class NullCallbacks:
+    def on_step(self, info: StepInfo) -> None:
+        pass
+
+    def on_eval(self, epoch: int, result: LossResult | None) -> None:
+        pass
+
+
+@dataclass
+class FitResult:
+    steps: int
+    epochs_completed: int
+    train_losses: list[float] = field(default_factory=list)  # per step
+    val_history: list[dict] = field(default_factory=list)  # per epoch: {"epoch", "loss", "perplexity", ...}
+    initial_val: LossResult | None = None  # before any update: the base model's
+    final_val: LossResult | None = None
+    tokens_seen: int = 0
+    train_seconds: float = 0.0
+    resumed_from_step: int = 0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens_seen / self.train_seconds if self.train_seconds > 0 else 0.0
+
+    @property
+    def train_loss(self) -> float | None:
+        """Mean of the last epoch's step losses (or of the last 20 steps, whichever is fewer)."""
+        if not self.train_losses:
+            return None
+        tail = self.train_losses[-min(20, len(self.train_losses)) :]
+        return sum(tail) / len(tail)
+
+
+def _lr_lambda(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def fit(
+    model,
+    train: Sequence[TokenizedExample],
+    val: Sequence[TokenizedExample],
+    cfg: TrainingConfig,
+    placement: Placement,
+    *,
+    checkpoint_dir: Path | None = None,
+    callbacks: Callbacks | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    evaluate_initial: bool = True,
+) -> FitResult:
+    """Train ``model`` (a PEFT model) in place and return what happened.
+
+    With ``checkpoint_dir``, the state after each epoch is saved there and a
+    run started again with the same directory continues after the last saved
+    epoch, reproducing the same data order.
+    """
+    callbacks = callbacks or NullCallbacks()
+    torch.manual_seed(cfg.seed)
+    spe = steps_per_epoch(len(train), cfg.batch_size)
+    total_steps = spe * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    epochs = math.ceil(total_steps / spe)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    warmup = int(cfg.warmup_ratio * total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total_steps, warmup))
+
+    result = FitResult(steps=0, epochs_completed=0)
+    start_epoch = 0
+    if checkpoint_dir is not None:
+        state = checkpoints.load_latest(checkpoint_dir, model, optimizer, scheduler)
+        if state is not None:
+            start_epoch = state["epoch"]
+            result = _result_from_state(state["result"])
+            result.resumed_from_step = result.steps
+            log.info("resuming after epoch %d (step %d)", start_epoch, result.steps)
+
+    def evaluate() -> LossResult | None:
+        return evaluate_loss(
+            model, val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement
+        )
+
+    if evaluate_initial and start_epoch == 0:
+        # LoRA's B matrices start at zero, so this is exactly the base model's loss.
+        result.initial_val = evaluate()
+        callbacks.on_eval(0, result.initial_val)
+
+    model.train()
+    step_started = time.perf_counter()
+    for epoch in range(start_epoch, epochs):
+        for pack in batches(train, cfg.batch_size, seed=cfg.seed + epoch):
+            if result.steps >= total_steps:
+                break
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(f"cancelled at step {result.steps}/{total_steps}")
+            pack = pack.to(placement.device)
+            with placement.autocast():
+                loss_sum, n = pack_loss(model, pack)
+            loss = loss_sum / max(n, 1)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+
+            now = time.perf_counter()
+            result.steps += 1
+            result.tokens_seen += pack.n_tokens
+            result.train_seconds += now - step_started
+            step_started = now
+            result.train_losses.append(loss.detach().item())
+            callbacks.on_step(
+                StepInfo(
+                    step=result.steps,
+                    total_steps=total_steps,
+                    epoch=epoch + 1,
+                    epochs=epochs,
+                    loss=result.train_losses[-1],
+                    learning_rate=scheduler.get_last_lr()[0],
+                    tokens_per_second=result.tokens_per_second,
+                    elapsed=result.train_seconds,
+                )
+            )
+        val_result = evaluate()
+        result.epochs_completed = epoch + 1
+        if val_result is not None:
+            result.val_history.append({"epoch": epoch + 1, "step": result.steps, **val_result.as_dict()})
+        result.final_val = val_result
+        callbacks.on_eval(epoch + 1, val_result)
+        step_started = time.perf_counter()  # evaluation time is not training time
+        if checkpoint_dir is not None:
+            checkpoints.save(checkpoint_dir, epoch + 1, model, optimizer, scheduler, _result_state(result))
+    return result
+
+
+def _result_state(result: FitResult) -> dict:
+    """The FitResult as JSON values, for the checkpoint."""
+    state = dict(result.__dict__)
+    for key in ("initial_val", "final_val"):
+        state[key] = None if state[key] is None else dict(state[key].__dict__)
+    return state
+
+
+def _result_from_state(state: dict) -> FitResult:
+    state = dict(state)
+    for key in ("initial_val", "final_val"):
+        state[key] = None if state[key] is None else LossResult(**state[key])
+    return FitResult(**state)

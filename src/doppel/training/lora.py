@@ -1,0 +1,64 @@
+"""Base model + LoRA adapter, for training and for loading a trained version."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from doppel.config import LoraConfig
+from doppel.training.base_models import ResolvedBase
+from doppel.training.placement import Placement
+
+log = logging.getLogger(__name__)
+
+
+def load_base(base: ResolvedBase, placement: Placement | None = None):
+    """The base model on its device; 4-bit when the placement says so (CUDA only)."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict = {"local_files_only": base.local_only, "attn_implementation": "sdpa"}
+    if placement is not None and placement.quantization == "nf4":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=placement.autocast_dtype,
+        )
+        kwargs["device_map"] = {"": 0}
+    else:
+        # Master weights stay fp32: LoRA's small updates vanish in bf16 weights.
+        kwargs["dtype"] = torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base.path, **kwargs)
+    if placement is not None and placement.quantization is None:
+        model.to(placement.device)
+    return model
+
+
+def add_lora(model, cfg: LoraConfig, *, quantized: bool = False):
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    if quantized:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+    peft_cfg = PeftLoraConfig(
+        r=cfg.r,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=cfg.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, peft_cfg)
+    trainable, total = model.get_nb_trainable_parameters()
+    log.info("LoRA r=%d alpha=%d: %s trainable of %s parameters", cfg.r, cfg.alpha, f"{trainable:,}", f"{total:,}")
+    return model
+
+
+def load_adapter(base_model, adapter_dir: Path, *, trainable: bool = False):
+    """A saved adapter on top of ``base_model`` (trainable when continuing from it)."""
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(base_model, str(adapter_dir), is_trainable=trainable)

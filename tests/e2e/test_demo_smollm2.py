@@ -1,0 +1,87 @@
+"""End to end on the real base model: the demo path trains SmolLM2-135M on the demo persona.
+
+Slow (a few minutes on 2 cores): the twin is trained once per test run and
+shared by the tests below.
+"""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from doppel.config import Settings
+from doppel.demo.run import run_demo
+from doppel.registry import Registry
+
+pytestmark = pytest.mark.slow
+STEPS = 30
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, smollm2, base_models_cache):
+    home = tmp_path_factory.mktemp("demo-home")
+    (home / "base_models").symlink_to(base_models_cache, target_is_directory=True)
+    base_file = Path(smollm2.path) / "model.safetensors"
+    before = sha256(base_file)
+    result = run_demo(Settings(home=home), steps=STEPS, compare=2, max_new_tokens=24)
+    m = result.outcome.metrics
+    print(f"\ndemo: val loss {m['base_val_loss']:.3f} -> {m['val_loss']:.3f}, "
+          f"ppl {m['base_val_perplexity']:.2f} -> {m['val_perplexity']:.2f}, {m['tokens_per_second']} tok/s")
+    return home, result, before, base_file
+
+
+def test_validation_loss_fell(demo):
+    _, result, _, _ = demo
+    m = result.outcome.metrics
+    assert m["steps"] == STEPS
+    assert m["val_loss"] < m["base_val_loss"] - 0.3
+    assert m["val_perplexity"] < m["base_val_perplexity"]
+    assert result.outcome.fit.initial_val.examples == result.outcome.fit.final_val.examples  # same held-out set
+
+
+def test_lora_weights_moved_and_only_they_were_saved(demo):
+    _, result, _, _ = demo
+    adapter = result.outcome.version.adapter_dir / "adapter_model.safetensors"
+    with safe_open(str(adapter), framework="pt") as f:
+        keys = list(f.keys())
+        assert keys and all("lora_" in k for k in keys)
+        # PEFT starts every B matrix at zero; training must have moved them.
+        b_norms = [f.get_tensor(k).abs().sum().item() for k in keys if "lora_B" in k]
+    assert len(b_norms) == 30 * 7  # every linear projection of all 30 layers
+    assert all(n > 0 for n in b_norms)
+
+
+def test_base_weights_did_not_change(demo, smollm2):
+    _, result, before, base_file = demo
+    assert sha256(base_file) == before
+    from doppel.inference.local import LocalTwin
+    from doppel.training.lora import load_base
+
+    twin = LocalTwin.from_version(smollm2, result.outcome.version)
+    plain = load_base(smollm2).eval()
+    ids = torch.tensor([[1, 9690, 198, 2683, 359, 30068, 30, 2, 198]])
+    with torch.no_grad(), twin.base_model_only():
+        off = twin.model(input_ids=ids).logits
+    with torch.no_grad():
+        on = twin.model(input_ids=ids).logits
+        ref = plain(input_ids=ids).logits
+    assert torch.allclose(off, ref, atol=1e-5)
+    assert not torch.allclose(on, ref, atol=1e-3)
+
+
+def test_v1_0_is_final_and_the_demo_compared_replies(demo):
+    home, result, _, _ = demo
+    reg = Registry(home / "models")
+    assert reg.get("allan-maverick").name == "v1.0" == result.outcome.version.name
+    assert (home / "models" / "allan-maverick" / "final").resolve() == result.outcome.version.path.resolve()
+    assert reg.verify(result.outcome.version) == []
+    assert len(result.comparisons) == 2
+    for c in result.comparisons:
+        assert c.real and c.twin and c.base and c.prompt
+    assert result.rows["emails"] == 600

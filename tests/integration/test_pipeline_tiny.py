@@ -1,0 +1,77 @@
+"""The whole run on a real PostgreSQL with a tiny real-architecture model."""
+
+import json
+
+import psycopg
+import pytest
+
+from doppel.db import Database
+from doppel.pipeline import Reporter, train_twin
+from doppel.registry import Registry
+from doppel.runs import list_runs
+from doppel.training.base_models import BaseModelError
+
+FAST = {"max_steps": 4, "batch_size": 4, "max_length": 128, "eval_batches": 2, "epochs": 1}
+
+
+@pytest.fixture
+def tiny_settings(make_settings, tiny_model_dir, demo_db):
+    return make_settings(base_model={"name": str(tiny_model_dir)}, training=FAST)
+
+
+def test_a_run_makes_v1_0_final_with_everything_in_the_folder(tiny_settings):
+    stages = []
+    outcome = train_twin(tiny_settings, reporter=Reporter(on_stage=stages.append))
+    assert stages == ["base model", "collect", "dataset", "train", "register"]
+    reg = Registry(tiny_settings.resolved_models_dir)
+    assert outcome.version.name == "v1.0" and reg.get("allan-maverick").name == "v1.0"
+    folder = outcome.version.path
+    for name in ("adapter/adapter_config.json", "adapter/adapter_model.safetensors", "tokenizer/tokenizer.json",
+                 "config.json", "dataset_card.json", "dataset_card.md", "metrics.json", "manifest.json"):
+        assert (folder / name).is_file(), name
+    assert reg.verify(outcome.version) == []
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["steps"] == 4 and metrics["val_loss"] is not None and metrics["base_val_loss"] is not None
+    assert "database_url" not in (folder / "config.json").read_text()  # credentials never land in a version
+    run = list_runs(Database(tiny_settings), "allan-maverick")[0]
+    assert run.state == "succeeded" and run.version == "v1.0" and run.metrics["steps"] == 4
+    assert not (tiny_settings.home / "runs" / "allan-maverick" / f"run-{run.id}" / "checkpoints").exists()
+
+    second = train_twin(tiny_settings)
+    assert second.version.name == "v2.0" and reg.get("allan-maverick").name == "v2.0"
+
+
+def test_a_crash_mid_training_keeps_final_and_records_the_failure(tiny_settings):
+    train_twin(tiny_settings)
+
+    class Boom:
+        def on_step(self, info):
+            if info.step == 2:
+                raise RuntimeError("worker lost power")
+
+        def on_eval(self, epoch, result):
+            pass
+
+    with pytest.raises(RuntimeError, match="power"):
+        train_twin(tiny_settings, reporter=Reporter(callbacks=Boom()))
+    reg = Registry(tiny_settings.resolved_models_dir)
+    assert [v.name for v in reg.versions("allan-maverick")] == ["v1.0"] and reg.get("allan-maverick").name == "v1.0"
+    runs = list_runs(Database(tiny_settings), "allan-maverick")
+    assert runs[0].state == "failed" and "worker lost power" in runs[0].error and runs[0].version is None
+
+
+def test_wrong_base_model_fails_before_any_data_work(make_settings, tmp_path, demo_db):
+    stages = []
+    with pytest.raises(BaseModelError, match="cannot be found"):
+        train_twin(make_settings(base_model={"name": str(tmp_path / "nowhere"), "allow_download": False}),
+                   reporter=Reporter(on_stage=stages.append))
+    assert stages == ["base model"]
+
+    from transformers import T5Config
+
+    t5 = tmp_path / "t5"  # an encoder-decoder: cannot be trained as a chat twin
+    T5Config(d_model=32, num_layers=1, num_heads=2, d_ff=64).save_pretrained(t5)
+    with pytest.raises(BaseModelError, match="'t5' model, not a causal language model"):
+        train_twin(make_settings(base_model={"name": str(t5)}))
+    with psycopg.connect(demo_db) as conn:  # no run was even started
+        assert conn.execute("SELECT to_regclass('doppel.runs')").fetchone()[0] is None

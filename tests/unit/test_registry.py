@@ -1,0 +1,92 @@
+import json
+import os
+import threading
+
+import pytest
+
+from doppel.registry import FINAL, Registry, RegistryError
+
+
+def writer(text="adapter weights"):
+    def write(folder):
+        (folder / "adapter").mkdir()
+        (folder / "adapter" / "weights.bin").write_text(text)
+        (folder / "metrics.json").write_text(json.dumps({"val_loss": 1.0}))
+
+    return write
+
+
+def test_versions_numbering_final_and_manifest(tmp_path):
+    reg = Registry(tmp_path)
+    assert reg.final("t") is None and reg.next_name("t", "full") == "v1.0"
+    v1 = reg.register("t", writer(), mode="full", manifest={"base_model": {"name": "b"}})
+    assert v1.name == "v1.0" and reg.next_name("t", "incremental") == "v1.1" and reg.next_name("t", "full") == "v2.0"
+    reg.promote("t", "v1.0")
+    assert os.readlink(tmp_path / "t" / FINAL) == "v1.0"  # relative: survives moving the models folder
+    assert reg.get("t").name == "v1.0" and reg.get("t").metrics == {"val_loss": 1.0}
+    manifest = v1.manifest
+    assert manifest["version"] == "v1.0" and manifest["mode"] == "full" and manifest["base_model"] == {"name": "b"}
+    assert set(manifest["files"]) == {"adapter/weights.bin", "metrics.json"}
+    assert reg.verify(v1) == []
+    v2 = reg.register("t", writer(), mode="incremental", manifest={})
+    assert v2.name == "v1.1"
+    reg.promote("t", "v1.1")
+    assert [v.name for v in reg.versions("t")] == ["v1.0", "v1.1"] and reg.get("t", "final").name == "v1.1"
+
+
+def test_a_crash_while_writing_leaves_no_version_and_final_untouched(tmp_path):
+    reg = Registry(tmp_path)
+    reg.register("t", writer(), mode="full", manifest={})
+    reg.promote("t", "v1.0")
+
+    def crash(folder):
+        (folder / "adapter").mkdir()
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        reg.register("t", crash, mode="full", manifest={})
+    assert [v.name for v in reg.versions("t")] == ["v1.0"]
+    assert reg.get("t").name == "v1.0"
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [FINAL, "v1.0"]
+
+
+def test_half_written_folder_is_invisible(tmp_path):
+    reg = Registry(tmp_path)
+    (tmp_path / "t" / "v1.0").mkdir(parents=True)  # no manifest: a crash from an older writer
+    (tmp_path / "t" / ".incoming-1").mkdir()
+    assert reg.versions("t") == []
+
+
+def test_tampering_is_detected(tmp_path):
+    reg = Registry(tmp_path)
+    v = reg.register("t", writer(), mode="full", manifest={})
+    (v.path / "adapter" / "weights.bin").write_text("changed")
+    assert reg.verify(v) == ["adapter/weights.bin: changed"]
+
+
+def test_unknown_version_lists_known_ones(tmp_path):
+    reg = Registry(tmp_path)
+    reg.register("t", writer(), mode="full", manifest={})
+    with pytest.raises(RegistryError, match="no version 'v9.0'; versions: v1.0"):
+        reg.get("t", "v9.0")
+    with pytest.raises(RegistryError, match="no final version"):
+        reg.get("t")
+
+
+def test_concurrent_writers_get_distinct_names(tmp_path):
+    reg = Registry(tmp_path)
+    names, barrier = [], threading.Barrier(4)
+
+    def run():
+        def write(folder):
+            writer()(folder)
+            barrier.wait()  # everyone picks a name at the same moment
+
+        names.append(reg.register("t", write, mode="full", manifest={}).name)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(names) == ["v1.0", "v2.0", "v3.0", "v4.0"]
