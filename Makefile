@@ -29,7 +29,7 @@ test-fast: install
 	$(VENV)/bin/pytest -m "not slow"
 
 bench: install
-	$(PY) benchmarks/packing.py
+	$(PY) benchmarks/train_step.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .test-cache

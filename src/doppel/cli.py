@@ -11,8 +11,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.markdown import Markdown
-from rich.table import Table
 
 from doppel.config import ConfigError, Settings, load_settings
 from doppel.dataset import NoUsableRecords, write_dataset

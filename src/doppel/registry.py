@@ -14,7 +14,6 @@ never leaves a half version visible, and readers skip anything hidden.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Literal
+
+from doppel.digests import sha256_file
 
 FINAL = "final"
 MANIFEST = "manifest.json"
@@ -69,20 +70,13 @@ class Version:
         return self.path / "tokenizer"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _file_hashes(folder: Path) -> dict[str, dict]:
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
         if rel != MANIFEST:
-            files[rel] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+            files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     return files
 
 
@@ -183,6 +177,6 @@ class Registry:
             path = version.path / rel
             if not path.is_file():
                 problems.append(f"{rel}: missing")
-            elif _sha256(path) != info["sha256"]:
+            elif sha256_file(path) != info["sha256"]:
                 problems.append(f"{rel}: changed")
         return problems

@@ -61,9 +61,10 @@ def test_doctor_passes_on_a_loaded_database_and_fails_on_an_empty_one(config, da
     code, out = run("doctor", "--config", config)
     assert code == 1 and "crm_emails" in out and "twins.sources.emails.table" in out
 
+    import psycopg
+
     from doppel.demo.load import load_demo
     from doppel.demo.persona import generate
-    import psycopg
 
     with psycopg.connect(database_url) as conn:
         load_demo(conn, generate(scale=0.1))

@@ -60,9 +60,13 @@ class LocalTwin:
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         ids = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
         ids = ids.to(next(self.model.parameters()).device)
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.9} if temperature > 0 else {"do_sample": False}
         if temperature > 0:
+            sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.9}
             torch.manual_seed(seed)
+        else:
+            # Greedy decoding of a small model loops ("no no no ..."); forbidding a
+            # repeated 3-gram stops that without the randomness of sampling.
+            sampling = {"do_sample": False, "no_repeat_ngram_size": 3}
         out = self.model.generate(
             input_ids=ids,
             attention_mask=torch.ones_like(ids),

@@ -10,7 +10,7 @@ import psycopg
 from doppel.config import TwinConfig
 from doppel.sources import conversations, deals, emails, notes
 from doppel.sources.records import Record, Turn
-from doppel.sources.schema import SourceSchemaError, TableSpec, check_tables
+from doppel.sources.schema import SourceSchemaError, check_tables
 
 SOURCES = {
     "emails": emails,

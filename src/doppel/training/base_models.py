@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from doppel.config import DEFAULT_BASE_MODEL, BaseModelConfig
+from doppel.digests import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,6 @@ class ResolvedBase:
     fingerprint: str  # sha256 of the weights' source, or the hub commit
     local_only: bool
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def quiet_transformers() -> None:
@@ -93,7 +87,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     model.hf_quantizer = None
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    (tmp / _META).write_text(json.dumps({"source": str(gguf), "sha256": _sha256(gguf)}, indent=2))
+    (tmp / _META).write_text(json.dumps({"source": str(gguf), "sha256": sha256_file(gguf)}, indent=2))
     try:
         os.rename(tmp, target)
     except OSError:  # another process finished first: theirs is as good as ours
