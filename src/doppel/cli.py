@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from doppel.config import ConfigError, Settings, load_settings
 from doppel.dataset import NoUsableRecords, write_dataset
@@ -51,7 +52,7 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _fail(exc: BaseException) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}")
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(1)
 
 

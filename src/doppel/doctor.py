@@ -11,7 +11,7 @@ import psutil
 
 from doppel.config import Settings
 from doppel.db import Database, DatabaseError
-from doppel.sources import check_twin_tables
+from doppel.sources import EMBEDDED_HINT, check_twin_tables
 from doppel.training.base_models import BaseModelError, resolve_base_model
 from doppel.training.placement import cpu_has_native_bf16
 
@@ -45,7 +45,7 @@ def _tables(settings: Settings, db: Database) -> list[Check]:
             for source, problem in check_twin_tables(conn, twin).items():
                 name = f"{twin.name}: {source}"
                 if problem and settings.embedded and "does not exist" in problem:
-                    problem += " (on the embedded database, `doppel demo` loads the demo persona's tables)"
+                    problem += f" ({EMBEDDED_HINT})"
                 checks.append(Check(name, "fail", problem) if problem else Check(name, "ok", "tables and columns found"))
             if not twin.sources.enabled():
                 checks.append(Check(f"{twin.name}: sources", "fail", "every source is disabled (sources.*.enabled)"))

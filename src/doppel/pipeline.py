@@ -46,7 +46,7 @@ class Reporter:
     should_stop: Callable[[], bool] | None = None
 
     def stage(self, name: str) -> None:
-        log.info("stage: %s", name)
+        log.debug("stage: %s", name)
         if self.on_stage:
             self.on_stage(name)
 

@@ -62,6 +62,11 @@ class RichReporter(Reporter):
         return False
 
     def _stage(self, name: str) -> None:
+        if self._collect_task is not None:  # collecting is over once any later stage starts
+            done = next(t.completed for t in self.progress.tasks if t.id == self._collect_task)
+            self.progress.update(self._collect_task, total=done, completed=done)
+            self.progress.stop_task(self._collect_task)
+            self._collect_task = None
         self.console.print(f"[bold cyan]▸[/] {_STAGE_TEXT.get(name, name)}")
 
     def _record(self, record: Record) -> None:

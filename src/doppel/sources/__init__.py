@@ -12,6 +12,9 @@ from doppel.sources import conversations, deals, emails, notes
 from doppel.sources.records import Record, Turn
 from doppel.sources.schema import SourceSchemaError, check_tables
 
+# Shown when tables are missing: on a fresh embedded database that is expected.
+EMBEDDED_HINT = "On the embedded database, `doppel demo` creates and fills the seed's tables with the demo persona."
+
 SOURCES = {
     "emails": emails,
     "conversations": conversations,
@@ -44,6 +47,7 @@ def iter_twin(conn: psycopg.Connection, twin: TwinConfig) -> Iterator[Record]:
         raise SourceSchemaError(
             f"twin {twin.name!r} cannot read its sources:\n{detail}\n"
             "(fix the [twins.sources.*] keys in the config, or set enabled = false for a source)"
+            + (f"\n{EMBEDDED_HINT}" if any("does not exist" in p for p in problems.values()) else "")
         )
     for name, cfg in twin.sources.enabled().items():
         yield from SOURCES[name].collect(conn, twin.persona, cfg)

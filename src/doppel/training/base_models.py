@@ -73,13 +73,22 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     """De-quantize the GGUF into a Hugging Face folder at ``target`` (written aside, then renamed)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    log.info("converting %s into %s (once)", gguf.name, target)
+    log.info("converting %s into %s (once, about 30 s)", gguf.name, target)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # transformers' GGUF reader draws a raw tqdm bar that ignores its progress
+    # settings; the CLI shows its own stage line, so swap the bar out meanwhile.
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = lambda iterable, **_: iterable
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    finally:
+        gguf_utils.tqdm = bar
     # The weights are now plain float tensors; a leftover GGUF quantization
     # config would make the next from_pretrained try to de-quantize again.
     if hasattr(model.config, "quantization_config"):
