@@ -18,6 +18,7 @@ from doppel.dataset import NoUsableRecords, write_dataset
 from doppel.db import Database, DatabaseError
 from doppel.progress import RichReporter
 from doppel.registry import Registry, RegistryError
+from doppel.runs import RunConflict
 from doppel.sources import SourceSchemaError
 from doppel.training.base_models import BaseModelError
 
@@ -30,7 +31,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 # Errors a user can fix; shown as one clear message instead of a traceback.
-USER_ERRORS = (ConfigError, DatabaseError, SourceSchemaError, NoUsableRecords, BaseModelError, RegistryError)
+USER_ERRORS = (
+    ConfigError, DatabaseError, SourceSchemaError, NoUsableRecords, BaseModelError, RegistryError, RunConflict
+)
 
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="doppel.toml to use (default: $DOPPEL_CONFIG, ./doppel.toml).")
@@ -157,21 +160,28 @@ def dataset(
 def train(
     config: ConfigOpt = None,
     twin: TwinOpt = None,
-    full: Annotated[bool, typer.Option("--full", help="Train from the base model on all records (the only mode for now, and the default).")] = False,
+    full: Annotated[bool, typer.Option("--full", help="From the base model on every record (the default): vN+1.0.")] = False,
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="Continue from final on records newer than it, plus a replay: vN.M+1.")
+    ] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Override training.epochs.")] = None,
     learning_rate: Annotated[Optional[float], typer.Option(help="Override training.learning_rate.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Override training.batch_size.")] = None,
     max_length: Annotated[Optional[int], typer.Option(help="Override training.max_length.")] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps.")] = None,
-    no_promote: Annotated[bool, typer.Option("--no-promote", help="Register the version without making it final.")] = False,
+    promote: Annotated[
+        Optional[bool],
+        typer.Option("--promote/--no-promote", help="Force the new version final (or not); default: the gate decides."),
+    ] = None,
 ):
-    """Train a new version of a twin (vN.0) and make it final."""
+    """Train a new version of a twin; it becomes final if it passes the promotion gate."""
     from pydantic import ValidationError
 
     from doppel.pipeline import train_twin
     from doppel.render import print_metrics
 
-    del full  # full retraining is the only mode so far; the flag keeps scripts forward-compatible
+    if full and incremental:
+        _fail(ValueError("choose one of --full and --incremental"))
     settings = _settings(config)
     overrides = {
         k: v
@@ -183,12 +193,19 @@ def train(
     reporter = RichReporter(console)
     try:
         with reporter:
-            outcome = train_twin(settings, twin, overrides=overrides, reporter=reporter, promote=not no_promote)
+            outcome = train_twin(
+                settings, twin, mode="incremental" if incremental else "full", overrides=overrides,
+                reporter=reporter, promote=promote,
+            )
     except ValidationError as exc:
         _fail(ValueError("; ".join(f"--{'-'.join(str(e['loc'][0]).split('_'))}: {e['msg']}" for e in exc.errors())))
+    if outcome.version is None:
+        console.print(f"[bold]{settings.twin(twin).name}[/]: {outcome.message}; no version made")
+        return
     print_metrics(console, outcome.version.name, outcome.metrics)
-    state = "final" if outcome.promoted else "a candidate (not promoted)"
-    console.print(f"[bold green]{outcome.version.twin} {outcome.version.name}[/] is {state}: {outcome.version.path}")
+    color = "green" if outcome.promoted else "yellow"
+    console.print(f"[bold {color}]{outcome.version.twin} {outcome.version.name}[/]: {escape(outcome.message)} "
+                  f"({outcome.version.path})")
 
 
 @app.command()
@@ -199,11 +216,11 @@ def versions(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ):
     """List a twin's versions with their metrics; * marks final."""
-    from doppel.render import print_versions, version_rows
+    from doppel.render import print_versions
 
     settings = _settings(config)
     twin_cfg = settings.twin(twin)
-    rows = version_rows(Registry(settings.resolved_models_dir), twin_cfg.name)
+    rows = Registry(settings.resolved_models_dir).describe(twin_cfg.name)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
     else:
@@ -254,6 +271,41 @@ def doctor(config: ConfigOpt = None):
     print_checks(console, checks)
     if any(c.status == "fail" for c in checks):
         raise typer.Exit(1)
+
+
+@app.command()
+@_guard
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to bind (default service.host: 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default service.port: 8011).")] = None,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="Run a training worker in this process.")] = True,
+):
+    """Serve the HTTP API (OpenAPI at /docs) with a worker and the nightly schedule beside it."""
+    import uvicorn
+
+    from doppel.service.app import create_app
+    from doppel.service.auth import InsecureBind
+
+    settings = _settings(config)
+    host = host or settings.service.host
+    try:
+        api = create_app(settings, host=host, run_worker=worker)
+    except InsecureBind as exc:
+        _fail(exc)
+    uvicorn.run(api, host=host, port=port or settings.service.port, log_level=settings.log_level)
+
+
+@app.command("worker")
+@_guard
+def worker_command(config: ConfigOpt = None):
+    """Run a worker only: takes training jobs from the shared queue (one per GPU node), runs the schedule."""
+    import asyncio
+
+    from doppel.jobs.worker import work
+
+    settings = _settings(config)
+    asyncio.run(work(settings, Database(settings)))
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

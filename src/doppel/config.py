@@ -198,6 +198,57 @@ class TrainingConfig(_Strict):
         "auto", description="'auto': 4-bit NF4 QLoRA on CUDA when bitsandbytes is installed, else none."
     )
     eval_batches: int = Field(0, ge=0, description="Cap on validation batches per evaluation (0: all).")
+    checkpoint_steps: int = Field(
+        50, ge=0, description="Also checkpoint every this many steps, not only after each epoch (0: epochs only)."
+    )
+
+
+class IncrementalConfig(_Strict):
+    """Nightly runs: continue from the final adapter on new records plus a replay of older ones."""
+
+    replay_ratio: float = Field(
+        1.0, ge=0.0, le=100.0, description="Older training examples replayed per new one, so the twin does not forget."
+    )
+    epochs: int | None = Field(None, ge=1, le=50, description="Epochs over new + replay (default: training.epochs).")
+    learning_rate: float | None = Field(None, gt=0, le=1.0, description="Default: training.learning_rate.")
+
+
+class PromotionConfig(_Strict):
+    """The gate a new version passes to become final."""
+
+    tolerance: float = Field(
+        0.02, ge=0.0, le=10.0,
+        description="A new version may be at most this fraction worse than final on the gate set (0.02: 2%).",
+    )
+    gate_examples: int = Field(
+        256, ge=1, description="Size of the fixed validation set both versions are scored on (first by stable hash)."
+    )
+
+
+class InferenceConfig(_Strict):
+    """How the twin answers: which backend serves it and how ``decide`` abstains."""
+
+    backend: Literal["transformers", "llamacpp", "ollama", "openai"] = Field(
+        "transformers",
+        description="transformers: in-process base + adapter (CPU or GPU); llamacpp: the GGUF in-process; "
+        "ollama: Ollama host(s) over HTTP; openai: any OpenAI-compatible server (vLLM, llama.cpp server).",
+    )
+    hosts: list[str] = Field(
+        default_factory=list,
+        description="ollama: host URLs (http://gpu1:11434), tried in order; openai: base URLs ending in /v1.",
+    )
+    model: str | None = Field(None, description="Model name on the remote server (default: the twin's name).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai: environment variable holding the server's key.")
+    gguf: Path | None = Field(
+        None, description="llamacpp: a merged GGUF to serve; default the base GGUF plus the version's LoRA as GGUF."
+    )
+    threads: int = Field(0, ge=0, description="llamacpp: CPU threads (0: all cores).")
+    timeout_seconds: float = Field(120.0, gt=0, description="Remote backends: seconds before a request gives up.")
+    max_new_tokens: int = Field(256, ge=1, le=8192, description="Default reply length cap.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Default sampling temperature (0: greedy).")
+    abstain_below: float = Field(
+        0.5, ge=0.0, le=1.0, description="decide abstains when its top option's probability is below this."
+    )
 
 
 class TwinConfig(_Strict):
@@ -207,6 +258,9 @@ class TwinConfig(_Strict):
     base_model: BaseModelConfig = BaseModelConfig()
     lora: LoraConfig = LoraConfig()
     training: TrainingConfig = TrainingConfig()
+    incremental: IncrementalConfig = IncrementalConfig()
+    promotion: PromotionConfig = PromotionConfig()
+    inference: InferenceConfig = InferenceConfig()
 
     @field_validator("name")
     @classmethod
@@ -216,12 +270,59 @@ class TwinConfig(_Strict):
         return value
 
 
+def _check_cron(value: str) -> str:
+    from croniter import croniter
+
+    if value and not croniter.is_valid(value):
+        raise ValueError(f"{value!r} is not a cron expression (minute hour day month weekday)")
+    return value
+
+
+class ScheduleConfig(_Strict):
+    """When the worker trains and evaluates by itself (cron, in UTC). An empty string turns one off."""
+
+    enabled: bool = True
+    incremental: str = Field("0 3 * * *", description="Daily incremental run: new records since final.")
+    full: str = Field("0 3 * * 0", description="Weekly full retrain from the base model (Sunday).")
+    evaluation: str = Field("0 4 1 * *", description="Monthly evaluation of final.")
+
+    @field_validator("incremental", "full", "evaluation")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return _check_cron(value)
+
+
+class ServiceConfig(_Strict):
+    """``doppel serve`` and ``doppel worker``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8011, ge=1, le=65535)
+    tokens: list[str] = Field(default_factory=list, description="Bearer tokens that may read (env DOPPEL_API_TOKENS).")
+    admin_tokens: list[str] = Field(
+        default_factory=list, description="Bearer tokens that may also train, cancel, promote (env DOPPEL_ADMIN_TOKENS)."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413.")
+    heartbeat_seconds: float = Field(5.0, gt=0, description="How often a running job proves it is alive.")
+    stale_after_seconds: float = Field(60.0, gt=0, description="A running job silent this long is taken as dead.")
+    max_attempts: int = Field(3, ge=1, description="Runs of one job (first + resumes after a dead worker).")
+    cancel_grace_seconds: float = Field(30.0, ge=0, description="After a cancel, how long before the process is killed.")
+
+    @field_validator("tokens", "admin_tokens")
+    @classmethod
+    def _long_enough(cls, values: list[str]) -> list[str]:
+        if any(len(v) < 16 for v in values):
+            raise ValueError("tokens must be at least 16 characters")
+        return values
+
+
 class Settings(_Strict):
     home: Path = Field(Path("~/.doppel"), description="doppel's data folder: embedded database, models, caches.")
     database_url: str = Field("", description="PostgreSQL URL of the CRM; empty: the embedded server in <home>/pgdata.")
     models_dir: Path | None = Field(None, description="Where versions live; default <home>/models.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     twins: list[TwinConfig] = Field(default_factory=lambda: [TwinConfig()])
+    service: ServiceConfig = ServiceConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
 
     @field_validator("home", "models_dir")
     @classmethod
@@ -303,6 +404,9 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
     for var, key in ENV_OVERRIDES.items():
         if env.get(var):
             data[key] = env[var]
+    for var, key in (("DOPPEL_API_TOKENS", "tokens"), ("DOPPEL_ADMIN_TOKENS", "admin_tokens")):
+        if env.get(var):
+            data.setdefault("service", {})[key] = [t.strip() for t in env[var].split(",") if t.strip()]
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

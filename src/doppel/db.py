@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA = "doppel"
 
-# doppel's own tables. Additive DDL only: running it again is harmless.
+# doppel's own tables. Additive DDL only: running it again is harmless, and a
+# database made by an older doppel is brought up to date.
 _SCHEMA_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
@@ -31,14 +32,30 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
     twin        TEXT NOT NULL,
     mode        TEXT NOT NULL,
     state       TEXT NOT NULL,
-    started_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    started_at  TIMESTAMPTZ,
     finished_at TIMESTAMPTZ,
     version     TEXT,
     params      JSONB NOT NULL DEFAULT '{{}}',
     metrics     JSONB NOT NULL DEFAULT '{{}}',
     error       TEXT
 );
-CREATE INDEX IF NOT EXISTS runs_twin_started ON {SCHEMA}.runs (twin, started_at DESC);
+ALTER TABLE {SCHEMA}.runs ALTER COLUMN started_at DROP NOT NULL, ALTER COLUMN started_at DROP DEFAULT;
+ALTER TABLE {SCHEMA}.runs
+    ADD COLUMN IF NOT EXISTS created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    ADD COLUMN IF NOT EXISTS trigger          TEXT NOT NULL DEFAULT 'cli',
+    ADD COLUMN IF NOT EXISTS message          TEXT,
+    ADD COLUMN IF NOT EXISTS progress         JSONB NOT NULL DEFAULT '{{}}',
+    ADD COLUMN IF NOT EXISTS heartbeat_at     TIMESTAMPTZ,
+    ADD COLUMN IF NOT EXISTS job_id           BIGINT,
+    ADD COLUMN IF NOT EXISTS attempts         INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS cancel_requested BOOLEAN NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS host             TEXT,
+    ADD COLUMN IF NOT EXISTS pid              INTEGER;
+CREATE INDEX IF NOT EXISTS runs_twin_created ON {SCHEMA}.runs (twin, created_at DESC);
+-- At most one queued or running training per twin, whoever asks (API, schedule, CLI)
+-- and however many workers there are: the database refuses the second.
+CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active_per_twin ON {SCHEMA}.runs (twin)
+    WHERE state IN ('queued', 'running') AND mode <> 'evaluate';
 """
 
 
@@ -115,6 +132,8 @@ class Database:
 
     def ensure_schema(self) -> None:
         with self.connection() as conn:
+            # Several processes may start at once; DDL races raise, so take turns.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('doppel schema'))")
             conn.execute(_SCHEMA_DDL)
 
 

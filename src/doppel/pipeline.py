@@ -1,17 +1,32 @@
-"""One training run, start to end: base model → records → data set → LoRA → version.
+"""One training run, start to end: base model → records → data set → LoRA → version → gate.
 
-The CLI, the HTTP service and the Python API all call these functions; they
-only differ in how they show progress (the ``Reporter`` hooks).
+Two modes:
+- ``full``: a new adapter from the base model on every record; the major
+  version number goes up (v2.0).
+- ``incremental``: continue from the ``final`` adapter on the records newer
+  than final's per-source watermarks, plus a replay sample of older ones so
+  the twin does not forget; the minor number goes up (v1.0 → v1.1). With
+  nothing new, the run succeeds with "nothing new" and makes no version.
+
+A new version becomes ``final`` only when its loss on the fixed validation set
+is not worse than final's by more than ``promotion.tolerance``; otherwise it
+stays a candidate and the run says why.
+
+The CLI, the HTTP service and the worker all call ``train_twin``; they only
+differ in how they show progress (``Reporter``). Whoever calls it, the run's
+row in ``doppel.runs`` carries its progress, heartbeat and cancel flag.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import random
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -19,14 +34,16 @@ import torch
 
 import doppel
 from doppel.config import Settings, TrainingConfig, TwinConfig
-from doppel.dataset import Dataset, build_dataset, write_card
+from doppel.dataset import Dataset, build_dataset, check_usable, fixed_val_set, write_card
+from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
 from doppel.db import Database
+from doppel.evaluation.perplexity import LossResult, evaluate_loss
 from doppel.registry import Mode, Registry, Version
-from doppel.runs import finish_run, start_run
+from doppel.runs import Heartbeat, cancel_requested, create_run, finish_run, mark_running, update_run
 from doppel.sources import Record, collect_twin
-from doppel.training.base_models import ResolvedBase, load_tokenizer, resolve_base_model
-from doppel.training.fit import Callbacks, FitResult, TrainingCancelled, fit
+from doppel.training.base_models import load_tokenizer, resolve_base_model
+from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
 from doppel.training.lora import add_lora, load_base
 from doppel.training.placement import Placement, choose_placement
 
@@ -34,6 +51,8 @@ log = logging.getLogger(__name__)
 
 # The seed's targets for a usable twin; the metrics say whether each was met.
 SEED_TARGETS = {"train_loss": 0.5, "val_loss": 0.6, "val_perplexity": 10.0}
+# Progress rows are written at most this often (seconds): enough for a live page.
+PROGRESS_EVERY = 1.0
 
 
 @dataclass
@@ -54,11 +73,13 @@ class Reporter:
 @dataclass
 class TrainOutcome:
     run_id: int
-    version: Version
+    mode: Mode
+    version: Version | None  # None when there was nothing new to learn
     promoted: bool
-    metrics: dict
-    dataset: Dataset
-    fit: FitResult
+    message: str
+    metrics: dict = field(default_factory=dict)
+    dataset: Dataset | None = None
+    fit: FitResult | None = None
 
 
 def training_config(twin: TwinConfig, overrides: dict | None) -> TrainingConfig:
@@ -74,23 +95,284 @@ def collect_records(db: Database, twin: TwinConfig, reporter: Reporter | None = 
         return collect_twin(conn, twin, on_record=reporter.on_record)
 
 
-def prepare_dataset(records: list[Record], twin: TwinConfig, tokenizer, cfg: TrainingConfig) -> Dataset:
+def prepare_dataset(records: list[Record], twin: TwinConfig, tokenizer, cfg: TrainingConfig, **selection) -> Dataset:
     ensure_chat_template(tokenizer)
-    return build_dataset(records, twin.model_copy(update={"training": cfg}), tokenizer)
+    return build_dataset(records, twin.model_copy(update={"training": cfg}), tokenizer, **selection)
 
 
-def _metrics(result: FitResult, dataset: Dataset, placement: Placement, cfg: TrainingConfig, wall: float) -> dict:
-    val = result.final_val
-    base = result.initial_val
+def data_until(records: list[Record]) -> dict[str, str]:
+    """Per source, the newest record's timestamp: the watermarks a version is stamped with."""
+    newest: dict[str, object] = {}
+    for r in records:
+        if r.timestamp is not None and (r.source not in newest or r.timestamp > newest[r.source]):
+            newest[r.source] = r.timestamp
+    return {source: stamp.isoformat() for source, stamp in newest.items()}
+
+
+def split_new(built: BuildResult, watermarks: dict[str, str]) -> tuple[list[Example], list[Example]]:
+    """Train examples newer than the watermarks, and the older ones."""
+    from datetime import datetime
+
+    marks = {s: datetime.fromisoformat(v) for s, v in watermarks.items()}
+    new, old = [], []
+    for ex in built.train:
+        mark = marks.get(ex.source)
+        is_new = mark is None or (ex.timestamp is not None and ex.timestamp > mark)
+        (new if is_new else old).append(ex)
+    return new, old
+
+
+class _RunHooks:
+    """Forwards training progress to the face's callbacks and into the run's row; reads the cancel flag."""
+
+    def __init__(self, db: Database, run_id: int, reporter: Reporter, base: dict):
+        self.db, self.run_id, self.reporter = db, run_id, reporter
+        self.progress: dict = dict(base)
+        self.progress.setdefault("loss_history", [])
+        self._last_write = 0.0
+        self._last_check = 0.0
+
+    def write(self, force: bool = False, **fields) -> None:
+        self.progress.update(fields)
+        now = time.monotonic()
+        if force or now - self._last_write >= PROGRESS_EVERY:
+            self._last_write = now
+            update_run(self.db, self.run_id, progress=self.progress)
+
+    def on_step(self, info: StepInfo) -> None:
+        history = self.progress["loss_history"]
+        history.append([info.step, round(info.loss, 4)])
+        if len(history) > 2000:  # keep the row small on long runs: every other point
+            del history[::2]
+        self.write(
+            stage="train",
+            step=info.step,
+            total_steps=info.total_steps,
+            epoch=info.epoch,
+            epochs=info.epochs,
+            train_loss=info.loss,
+            learning_rate=info.learning_rate,
+            tokens_per_second=round(info.tokens_per_second, 1),
+            eta_seconds=round(info.eta_seconds, 1),
+            step_seconds=round(info.elapsed / max(info.step, 1), 3),
+        )
+        if self.reporter.callbacks:
+            self.reporter.callbacks.on_step(info)
+
+    def on_eval(self, epoch: int, result: LossResult | None) -> None:
+        if result is not None:
+            key = "initial_val_loss" if epoch == 0 else "val_loss"
+            self.write(force=True, **{key: result.loss, f"{key.removesuffix('_loss')}_perplexity": result.perplexity})
+        if self.reporter.callbacks:
+            self.reporter.callbacks.on_eval(epoch, result)
+
+    def should_stop(self) -> bool:
+        if self.reporter.should_stop and self.reporter.should_stop():
+            return True
+        now = time.monotonic()
+        if now - self._last_check < PROGRESS_EVERY:
+            return False
+        self._last_check = now
+        return cancel_requested(self.db, self.run_id)
+
+
+def train_twin(
+    settings: Settings,
+    twin_name: str | None = None,
+    *,
+    mode: Mode = "full",
+    overrides: dict | None = None,
+    reporter: Reporter | None = None,
+    promote: bool | None = None,
+    db: Database | None = None,
+    run_id: int | None = None,
+    trigger: str = "cli",
+) -> TrainOutcome:
+    """Run one training. ``promote``: None lets the gate decide, True/False force it.
+
+    With ``run_id`` the run already has a row (queued by the service) and a
+    checkpoint folder, from which an interrupted attempt resumes.
+    """
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    twin = settings.twin(twin_name)
+    cfg = training_config(twin, overrides)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    db = db or Database(settings)
+    db.ensure_schema()
+    params = {"mode": mode, **(overrides or {})}
+    if run_id is None:
+        with db.connection() as conn:
+            run_id = create_run(conn, twin.name, mode, params, state="running", trigger=trigger)
+    else:
+        mark_running(db, run_id)
+    hooks = _RunHooks(db, run_id, reporter, {"stage": "starting", "mode": mode})
+    try:
+        with Heartbeat(db, run_id, settings.service.heartbeat_seconds):
+            outcome = _run(settings, twin, cfg, mode, db, run_id, reporter, hooks, promote, started)
+    except TrainingCancelled as exc:
+        finish_run(db, run_id, "cancelled", message=str(exc))
+        raise
+    except BaseException as exc:
+        finish_run(db, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    finish_run(
+        db, run_id, "succeeded",
+        version=outcome.version.name if outcome.version else None,
+        metrics=_run_summary(outcome.metrics),
+        message=outcome.message,
+    )
+    return outcome
+
+
+def _stage(name: str, reporter: Reporter, hooks: _RunHooks) -> None:
+    reporter.stage(name)
+    hooks.write(force=True, stage=name)
+
+
+def _run(
+    settings: Settings,
+    twin: TwinConfig,
+    cfg: TrainingConfig,
+    mode: Mode,
+    db: Database,
+    run_id: int,
+    reporter: Reporter,
+    hooks: _RunHooks,
+    promote: bool | None,
+    started: float,
+) -> TrainOutcome:
+    # A wrong base model should fail before any data work.
+    _stage("base model", reporter, hooks)
+    base = resolve_base_model(twin.base_model, settings.home)
+    tokenizer = load_tokenizer(base)
+    ensure_chat_template(tokenizer)
+
+    registry = Registry(settings.resolved_models_dir)
+    final = registry.final(twin.name)
+    if mode == "incremental" and final is None:
+        log.info("twin %s has no final version yet: training from the base model instead", twin.name)
+        mode = "full"
+        hooks.write(force=True, mode=mode)
+
+    _stage("collect", reporter, hooks)
+    records = collect_records(db, twin, reporter)
+    _stage("dataset", reporter, hooks)
+    built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction)
+    check_usable(built, twin)
+    val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
+
+    if mode == "incremental":
+        new, old = split_new(built, final.manifest.get("data_until", {}))
+        if not new:
+            return TrainOutcome(run_id, mode, None, False, f"nothing new since {final.name}")
+        k = min(len(old), math.ceil(twin.incremental.replay_ratio * len(new)))
+        replay = random.Random(f"{cfg.seed}:{run_id}").sample(old, k)
+        train_examples = new + replay
+        cfg = cfg.model_copy(update={
+            "epochs": twin.incremental.epochs or cfg.epochs,
+            "learning_rate": twin.incremental.learning_rate or cfg.learning_rate,
+        })
+        selection = {"mode": mode, "new": len(new), "replay": len(replay), "parent": final.name}
+    else:
+        train_examples = built.train
+        selection = {"mode": mode, "new": len(train_examples), "replay": 0}
+    dataset = build_dataset(
+        records, twin.model_copy(update={"training": cfg}), tokenizer,
+        built=built, train_examples=train_examples, val_examples=val_examples, selection=selection,
+    )
+    hooks.write(force=True, examples={"train": len(dataset.train), "val": len(dataset.val)}, **selection)
+
+    _stage("train", reporter, hooks)
+    placement = choose_placement(cfg)
+    model = add_lora(
+        load_base(base, placement), twin.lora, quantized=placement.quantization is not None,
+        from_adapter=final.adapter_dir if mode == "incremental" else None,
+    )
+    checkpoint_dir = run_dir(settings, twin.name, run_id) / "checkpoints"
+    result = fit(
+        model, dataset.train, dataset.val, cfg, placement,
+        checkpoint_dir=checkpoint_dir, callbacks=hooks, should_stop=hooks.should_stop,
+    )
+
+    _stage("gate", reporter, hooks)
+    gate = _gate(model, final, mode, result, dataset, cfg, placement, twin.promotion.tolerance)
+    metrics = _metrics(result, dataset, placement, cfg, time.perf_counter() - started, mode, gate)
+
+    _stage("register", reporter, hooks)
+    manifest = {
+        "doppel": doppel.__version__,
+        "run_id": run_id,
+        "base_model": {"name": base.name, "fingerprint": base.fingerprint},
+        "data_until": data_until(records),
+        "gate": gate,
+    }
+    parent = final.name if mode == "incremental" else None
+    version = registry.register(
+        twin.name,
+        lambda folder: _write_version(folder, model, tokenizer, twin, cfg, dataset, metrics),
+        mode=mode,
+        manifest=manifest,
+        parent=parent,
+    )
+    promoted = gate["passed"] if promote is None else promote
+    if promoted:
+        registry.promote(twin.name, version.name)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    message = f"{version.name} is final" if promoted else f"{version.name} kept as a candidate: {gate['reason']}"
+    return TrainOutcome(run_id, mode, version, promoted, message, metrics, dataset, result)
+
+
+def _gate(model, final: Version | None, mode: Mode, result: FitResult, dataset: Dataset, cfg: TrainingConfig,
+          placement: Placement, tolerance: float) -> dict:
+    """Compare the new adapter with final on the same fixed validation set."""
+    new_loss = result.final_val.loss if result.final_val else None
+    if final is None:
+        return {"passed": True, "reason": "first version", "val_loss": new_loss, "final_val_loss": None,
+                "tolerance": tolerance}
+    if mode == "incremental":
+        # Training started from final's adapter: its loss before the first step is final's.
+        final_loss = result.initial_val.loss if result.initial_val else None
+    else:
+        model.load_adapter(str(final.adapter_dir), adapter_name="final")
+        model.set_adapter("final")
+        scored = evaluate_loss(model, dataset.val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches,
+                               placement=placement)
+        model.set_adapter("default")
+        model.delete_adapter("final")
+        final_loss = scored.loss if scored else None
+    if new_loss is None or final_loss is None:
+        return {"passed": True, "reason": "no validation examples to compare on", "val_loss": new_loss,
+                "final_val_loss": final_loss, "tolerance": tolerance}
+    limit = final_loss * (1.0 + tolerance)
+    passed = new_loss <= limit
+    reason = (
+        f"val loss {new_loss:.4f} vs {final.name}'s {final_loss:.4f} (limit {limit:.4f})"
+        if passed
+        else f"val loss {new_loss:.4f} is worse than {final.name}'s {final_loss:.4f} by more than "
+        f"{tolerance:.0%} (limit {limit:.4f})"
+    )
+    return {"passed": passed, "reason": reason, "val_loss": new_loss, "final_val_loss": final_loss,
+            "compared_with": final.name, "tolerance": tolerance}
+
+
+def _metrics(result: FitResult, dataset: Dataset, placement: Placement, cfg: TrainingConfig, wall: float,
+             mode: Mode, gate: dict) -> dict:
+    val, initial = result.final_val, result.initial_val
+    # Before the first step a full run is the bare base model; an incremental one is its parent.
+    start_key = "base" if mode == "full" else "parent"
     metrics = {
+        "mode": mode,
         "train_loss": result.train_loss,
         "val_loss": val.loss if val else None,
         "val_perplexity": val.perplexity if val else None,
         "val_tokens": val.tokens if val else 0,
-        "base_val_loss": base.loss if base else None,
-        "base_val_perplexity": base.perplexity if base else None,
+        f"{start_key}_val_loss": initial.loss if initial else None,
+        f"{start_key}_val_perplexity": initial.perplexity if initial else None,
         "examples": {"train": len(dataset.train), "val": len(dataset.val)},
+        "selection": dataset.card.get("selection"),
         "steps": result.steps,
+        "resumed_from_step": result.resumed_from_step,
         "epochs": result.epochs_completed,
         "tokens_seen": result.tokens_seen,
         "tokens_per_second": round(result.tokens_per_second, 1),
@@ -98,6 +380,7 @@ def _metrics(result: FitResult, dataset: Dataset, placement: Placement, cfg: Tra
         "wall_seconds": round(wall, 1),
         "device": placement.description,
         "hyperparameters": cfg.model_dump(),
+        "gate": gate,
         "val_history": result.val_history,
         "train_loss_history": [round(x, 4) for x in result.train_losses],
     }
@@ -120,96 +403,6 @@ def _write_version(
 
 def run_dir(settings: Settings, twin: str, run_id: int) -> Path:
     return settings.home / "runs" / twin / f"run-{run_id}"
-
-
-def train_twin(
-    settings: Settings,
-    twin_name: str | None = None,
-    *,
-    overrides: dict | None = None,
-    mode: Mode = "full",
-    reporter: Reporter | None = None,
-    promote: bool = True,
-    db: Database | None = None,
-) -> TrainOutcome:
-    """A full training run: makes and registers a new version, and by default promotes it to ``final``."""
-    reporter = reporter or Reporter()
-    started = time.perf_counter()
-    twin = settings.twin(twin_name)
-    cfg = training_config(twin, overrides)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-
-    # A wrong base model should fail before any data work.
-    reporter.stage("base model")
-    base = resolve_base_model(twin.base_model, settings.home)
-    tokenizer = load_tokenizer(base)
-
-    db = db or Database(settings)
-    db.ensure_schema()
-    run_id = start_run(db, twin.name, mode, cfg.model_dump())
-    try:
-        reporter.stage("collect")
-        records = collect_records(db, twin, reporter)
-        reporter.stage("dataset")
-        dataset = prepare_dataset(records, twin, tokenizer, cfg)
-        outcome = _train_and_register(
-            settings, twin, cfg, base, tokenizer, dataset, run_id, mode, reporter, promote, started
-        )
-    except TrainingCancelled as exc:
-        finish_run(db, run_id, "cancelled", error=str(exc))
-        raise
-    except BaseException as exc:
-        finish_run(db, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    finish_run(db, run_id, "succeeded", version=outcome.version.name, metrics=_run_summary(outcome.metrics))
-    return outcome
-
-
-def _train_and_register(
-    settings: Settings,
-    twin: TwinConfig,
-    cfg: TrainingConfig,
-    base: ResolvedBase,
-    tokenizer,
-    dataset: Dataset,
-    run_id: int,
-    mode: Mode,
-    reporter: Reporter,
-    promote: bool,
-    started: float,
-) -> TrainOutcome:
-    reporter.stage("train")
-    placement = choose_placement(cfg)
-    model = add_lora(load_base(base, placement), twin.lora, quantized=placement.quantization is not None)
-    checkpoint_dir = run_dir(settings, twin.name, run_id) / "checkpoints"
-    result = fit(
-        model,
-        dataset.train,
-        dataset.val,
-        cfg,
-        placement,
-        checkpoint_dir=checkpoint_dir,
-        callbacks=reporter.callbacks,
-        should_stop=reporter.should_stop,
-    )
-    reporter.stage("register")
-    metrics = _metrics(result, dataset, placement, cfg, time.perf_counter() - started)
-    registry = Registry(settings.resolved_models_dir)
-    manifest = {
-        "doppel": doppel.__version__,
-        "run_id": run_id,
-        "base_model": {"name": base.name, "fingerprint": base.fingerprint},
-    }
-    version = registry.register(
-        twin.name,
-        lambda folder: _write_version(folder, model, tokenizer, twin, cfg, dataset, metrics),
-        mode=mode,
-        manifest=manifest,
-    )
-    if promote:
-        registry.promote(twin.name, version.name)
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    return TrainOutcome(run_id, version, promote, metrics, dataset, result)
 
 
 def _run_summary(metrics: dict) -> dict:

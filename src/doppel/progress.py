@@ -24,6 +24,7 @@ _STAGE_TEXT = {
     "collect": "Collecting records",
     "dataset": "Building the data set",
     "train": "Training",
+    "gate": "Comparing with the final version (promotion gate)",
     "register": "Registering the version",
     "compare": "Comparing base, twin and real replies on held-out prompts",
 }

@@ -28,6 +28,7 @@ from doppel.digests import sha256_file
 
 FINAL = "final"
 MANIFEST = "manifest.json"
+HISTORY = "history.jsonl"  # one line per change of final
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 
 Mode = Literal["full", "incremental"]
@@ -120,14 +121,21 @@ class Registry:
         known = ", ".join(v.name for v in self.versions(twin)) or "none"
         raise RegistryError(f"twin {twin!r} has no version {name!r}; versions: {known}")
 
-    def next_name(self, twin: str, mode: Mode) -> str:
+    def next_name(self, twin: str, mode: Mode, parent: str | None = None) -> str:
+        """Full runs take the next major number (v2.0); an incremental run continuing
+        from ``parent`` takes the next minor number of the parent's major (v1.0 → v1.1)."""
         versions = self.versions(twin)
         if not versions:
             return "v1.0"
-        major, minor = versions[-1].number
-        return f"v{major + 1}.0" if mode == "full" else f"v{major}.{minor + 1}"
+        if mode == "full" or parent is None:
+            return f"v{versions[-1].number[0] + 1}.0"
+        major = Version(twin, parent, self.twin_dir(twin) / parent).number[0]
+        minor = max(v.number[1] for v in versions if v.number[0] == major)
+        return f"v{major}.{minor + 1}"
 
-    def register(self, twin: str, write: Callable[[Path], None], *, mode: Mode, manifest: dict) -> Version:
+    def register(
+        self, twin: str, write: Callable[[Path], None], *, mode: Mode, manifest: dict, parent: str | None = None
+    ) -> Version:
         """Write a new version through ``write(folder)``; it becomes visible only once complete."""
         folder = self.twin_dir(twin)
         folder.mkdir(parents=True, exist_ok=True)
@@ -136,11 +144,12 @@ class Registry:
         try:
             write(tmp)
             for _attempt in range(100):
-                name = self.next_name(twin, mode)
+                name = self.next_name(twin, mode, parent)
                 full_manifest = {
                     "twin": twin,
                     "version": name,
                     "mode": mode,
+                    "parent": parent,
                     "created_at": datetime.now(timezone.utc).isoformat(),
                     **manifest,
                     "files": _file_hashes(tmp),
@@ -159,16 +168,69 @@ class Registry:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
-    def promote(self, twin: str, name: str) -> Version:
+    def promote(self, twin: str, name: str, *, reason: str = "promoted") -> Version:
         """Point ``final`` at version ``name`` (atomically: a reader sees the old or the new one)."""
         version = self.get(twin, name)
         link = self.twin_dir(twin) / FINAL
-        tmp = link.with_name(f".final-{os.getpid()}")
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
+        tmp = link.with_name(f".final-{uuid.uuid4().hex}")
         tmp.symlink_to(version.name, target_is_directory=True)
         os.replace(tmp, link)
+        self._log_history(twin, version.name, reason)
         return version
+
+    def history(self, twin: str) -> list[dict]:
+        """Every change of ``final``, oldest first."""
+        path = self.twin_dir(twin) / HISTORY
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def rollback(self, twin: str) -> Version:
+        """Make final the version that was final before the current one."""
+        current = self.final(twin)
+        if current is None:
+            raise RegistryError(f"twin {twin!r} has no final version to roll back from")
+        existing = {v.name for v in self.versions(twin)}
+        for entry in reversed(self.history(twin)):
+            if entry["version"] != current.name and entry["version"] in existing:
+                return self.promote(twin, entry["version"], reason=f"rollback from {current.name}")
+        raise RegistryError(f"twin {twin!r} has no earlier final version to roll back to")
+
+    def _log_history(self, twin: str, version: str, reason: str) -> None:
+        line = json.dumps({"version": version, "at": datetime.now(timezone.utc).isoformat(), "reason": reason})
+        # O_APPEND writes of one short line do not interleave between processes.
+        fd = os.open(self.twin_dir(twin) / HISTORY, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
+
+    def describe(self, twin: str) -> list[dict]:
+        """Every version with its headline metrics, oldest first; what `doppel versions` and the API list."""
+        final = self.final(twin)
+        rows = []
+        for v in self.versions(twin):
+            m, manifest = v.metrics, v.manifest
+            rows.append(
+                {
+                    "version": v.name,
+                    "final": final is not None and final.name == v.name,
+                    "created_at": manifest.get("created_at"),
+                    "mode": manifest.get("mode"),
+                    "parent": manifest.get("parent"),
+                    "base_model": manifest.get("base_model", {}).get("name"),
+                    "train_loss": m.get("train_loss"),
+                    "val_loss": m.get("val_loss"),
+                    "val_perplexity": m.get("val_perplexity"),
+                    "base_val_loss": m.get("base_val_loss"),
+                    "examples": m.get("examples"),
+                    "steps": m.get("steps"),
+                    "gate": manifest.get("gate"),
+                    "data_until": manifest.get("data_until"),
+                    "path": str(v.path),
+                }
+            )
+        return rows
 
     def verify(self, version: Version) -> list[str]:
         """Files whose hash differs from the manifest (or that are missing); empty when intact."""

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from doppel.dataset import render_card
 from doppel.pipeline import SEED_TARGETS
-from doppel.registry import Registry
 
 
 def _num(value, digits: int = 3) -> str:
@@ -49,7 +48,8 @@ def print_metrics(console: Console, version: str, m: dict) -> None:
     table = Table(title=f"Training metrics ({version})")
     table.add_column("metric")
     table.add_column("twin", justify="right")
-    table.add_column("base model", justify="right")
+    before = "parent" if m.get("mode") == "incremental" else "base model"
+    table.add_column(f"{before} (before training)", justify="right")
     table.add_column("seed target", justify="right")
     met = m.get("targets_met", {})
 
@@ -59,10 +59,18 @@ def print_metrics(console: Console, version: str, m: dict) -> None:
         return f"< {SEED_TARGETS[key]:g} " + ("[green]met[/]" if met.get(key) else "[yellow]not met[/]")
 
     table.add_row("train loss", _num(m.get("train_loss")), "", target("train_loss"))
-    table.add_row("val loss", _num(m.get("val_loss")), _num(m.get("base_val_loss")), target("val_loss"))
+    start = "parent" if m.get("mode") == "incremental" else "base"
+    table.add_row("val loss", _num(m.get("val_loss")), _num(m.get(f"{start}_val_loss")), target("val_loss"))
     table.add_row(
-        "val perplexity", _num(m.get("val_perplexity"), 2), _num(m.get("base_val_perplexity"), 2), target("val_perplexity")
+        "val perplexity", _num(m.get("val_perplexity"), 2), _num(m.get(f"{start}_val_perplexity"), 2),
+        target("val_perplexity"),
     )
+    sel = m.get("selection") or {}
+    if sel.get("mode") == "incremental":
+        table.add_row("new · replayed", f"{sel.get('new')} · {sel.get('replay')}", "", "")
+    gate = m.get("gate") or {}
+    if gate:
+        table.add_row("promotion gate", ("passed: " if gate.get("passed") else "refused: ") + str(gate.get("reason")), "", "")
     ex = m.get("examples", {})
     table.add_row("examples", f"{ex.get('train', 0)} train / {ex.get('val', 0)} val", "", "")
     table.add_row("steps · epochs", f"{m.get('steps')} · {m.get('epochs')}", "", "")
@@ -82,31 +90,6 @@ def print_comparisons(console: Console, comparisons) -> None:
             f"[bold]Real[/]:\n{c.real}"
         )
         console.print(Panel(body, expand=True))
-
-
-def version_rows(registry: Registry, twin: str) -> list[dict]:
-    final = registry.final(twin)
-    rows = []
-    for v in registry.versions(twin):
-        m = v.metrics
-        manifest = v.manifest
-        rows.append(
-            {
-                "version": v.name,
-                "final": final is not None and final.name == v.name,
-                "created_at": manifest.get("created_at"),
-                "mode": manifest.get("mode"),
-                "base_model": manifest.get("base_model", {}).get("name"),
-                "train_loss": m.get("train_loss"),
-                "val_loss": m.get("val_loss"),
-                "val_perplexity": m.get("val_perplexity"),
-                "base_val_loss": m.get("base_val_loss"),
-                "examples": m.get("examples"),
-                "steps": m.get("steps"),
-                "path": str(v.path),
-            }
-        )
-    return rows
 
 
 def print_versions(console: Console, twin: str, rows: list[dict]) -> None:

@@ -22,7 +22,7 @@ def tiny_settings(make_settings, tiny_model_dir, demo_db):
 def test_a_run_makes_v1_0_final_with_everything_in_the_folder(tiny_settings):
     stages = []
     outcome = train_twin(tiny_settings, reporter=Reporter(on_stage=stages.append))
-    assert stages == ["base model", "collect", "dataset", "train", "register"]
+    assert stages == ["base model", "collect", "dataset", "train", "gate", "register"]
     reg = Registry(tiny_settings.resolved_models_dir)
     assert outcome.version.name == "v1.0" and reg.get("allan-maverick").name == "v1.0"
     folder = outcome.version.path
@@ -73,5 +73,8 @@ def test_wrong_base_model_fails_before_any_data_work(make_settings, tmp_path, de
     T5Config(d_model=32, num_layers=1, num_heads=2, d_ff=64).save_pretrained(t5)
     with pytest.raises(BaseModelError, match="'t5' model, not a causal language model"):
         train_twin(make_settings(base_model={"name": str(t5)}))
-    with psycopg.connect(demo_db) as conn:  # no run was even started
-        assert conn.execute("SELECT to_regclass('doppel.runs')").fetchone()[0] is None
+    with psycopg.connect(demo_db) as conn:  # both runs failed with the reason, none read the CRM
+        rows = conn.execute("SELECT state, error, progress->>'stage' FROM doppel.runs ORDER BY id").fetchall()
+    assert [r[0] for r in rows] == ["failed", "failed"]
+    assert "cannot be found" in rows[0][1] and "not a causal language model" in rows[1][1]
+    assert {r[2] for r in rows} == {"base model"}

@@ -75,10 +75,13 @@ def test_max_steps_caps_the_run(tiny_model_dir, tokenizer):
     assert result.steps == 3 and result.initial_val is None
 
 
-def test_interrupted_then_resumed_equals_a_straight_run(tiny_model_dir, tokenizer, tmp_path):
+@pytest.mark.parametrize("checkpoint_steps,stop_after,latest", [(0, 2, "step-2"), (1, 3, "step-3")])
+def test_interrupted_then_resumed_equals_a_straight_run(tiny_model_dir, tokenizer, tmp_path, checkpoint_steps,
+                                                       stop_after, latest):
+    """Killed after an epoch boundary, or in the middle of an epoch: the resumed run ends where a straight one does."""
     data = tokenized(tokenizer)
     straight = model_from(tiny_model_dir)
-    fit(straight, data, data, cfg(), CPU, checkpoint_dir=tmp_path / "a")
+    fit(straight, data, data, cfg(checkpoint_steps=checkpoint_steps), CPU, checkpoint_dir=tmp_path / "a")
 
     interrupted = model_from(tiny_model_dir)
     steps = []
@@ -90,15 +93,14 @@ def test_interrupted_then_resumed_equals_a_straight_run(tiny_model_dir, tokenize
         def on_eval(self, epoch, result):
             pass
 
-    # Stop at the first step of epoch 2, after epoch 1's checkpoint was written.
     with pytest.raises(TrainingCancelled):
-        fit(interrupted, data, data, cfg(), CPU, checkpoint_dir=tmp_path / "b", callbacks=Count(),
-            should_stop=lambda: len(steps) >= 2)
-    assert checkpoints.latest(tmp_path / "b").name == "epoch-1"
+        fit(interrupted, data, data, cfg(checkpoint_steps=checkpoint_steps), CPU, checkpoint_dir=tmp_path / "b",
+            callbacks=Count(), should_stop=lambda: len(steps) >= stop_after)
+    assert checkpoints.latest(tmp_path / "b").name == latest
 
     resumed = model_from(tiny_model_dir)  # a new process would start from scratch like this
-    result = fit(resumed, data, data, cfg(), CPU, checkpoint_dir=tmp_path / "b")
-    assert result.resumed_from_step == 2 and result.steps == 6
+    result = fit(resumed, data, data, cfg(checkpoint_steps=checkpoint_steps), CPU, checkpoint_dir=tmp_path / "b")
+    assert result.resumed_from_step == stop_after and result.steps == 6 and len(result.val_history) == 3
     a, _ = split_params(straight)
     b, _ = split_params(resumed)
     for name in a:

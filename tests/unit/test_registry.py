@@ -20,7 +20,7 @@ def test_versions_numbering_final_and_manifest(tmp_path):
     reg = Registry(tmp_path)
     assert reg.final("t") is None and reg.next_name("t", "full") == "v1.0"
     v1 = reg.register("t", writer(), mode="full", manifest={"base_model": {"name": "b"}})
-    assert v1.name == "v1.0" and reg.next_name("t", "incremental") == "v1.1" and reg.next_name("t", "full") == "v2.0"
+    assert v1.name == "v1.0" and reg.next_name("t", "incremental", "v1.0") == "v1.1" and reg.next_name("t", "full") == "v2.0"
     reg.promote("t", "v1.0")
     assert os.readlink(tmp_path / "t" / FINAL) == "v1.0"  # relative: survives moving the models folder
     assert reg.get("t").name == "v1.0" and reg.get("t").metrics == {"val_loss": 1.0}
@@ -28,10 +28,13 @@ def test_versions_numbering_final_and_manifest(tmp_path):
     assert manifest["version"] == "v1.0" and manifest["mode"] == "full" and manifest["base_model"] == {"name": "b"}
     assert set(manifest["files"]) == {"adapter/weights.bin", "metrics.json"}
     assert reg.verify(v1) == []
-    v2 = reg.register("t", writer(), mode="incremental", manifest={})
-    assert v2.name == "v1.1"
+    v2 = reg.register("t", writer(), mode="incremental", manifest={}, parent="v1.0")
+    assert v2.name == "v1.1" and v2.manifest["parent"] == "v1.0"
     reg.promote("t", "v1.1")
     assert [v.name for v in reg.versions("t")] == ["v1.0", "v1.1"] and reg.get("t", "final").name == "v1.1"
+    # A full run that stays a candidate does not change where nightly runs continue from.
+    reg.register("t", writer(), mode="full", manifest={})
+    assert reg.next_name("t", "incremental", parent="v1.1") == "v1.2" and reg.next_name("t", "full") == "v3.0"
 
 
 def test_a_crash_while_writing_leaves_no_version_and_final_untouched(tmp_path):
@@ -47,7 +50,7 @@ def test_a_crash_while_writing_leaves_no_version_and_final_untouched(tmp_path):
         reg.register("t", crash, mode="full", manifest={})
     assert [v.name for v in reg.versions("t")] == ["v1.0"]
     assert reg.get("t").name == "v1.0"
-    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [FINAL, "v1.0"]
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [FINAL, "history.jsonl", "v1.0"]
 
 
 def test_half_written_folder_is_invisible(tmp_path):
@@ -90,3 +93,19 @@ def test_concurrent_writers_get_distinct_names(tmp_path):
     for t in threads:
         t.join()
     assert sorted(names) == ["v1.0", "v2.0", "v3.0", "v4.0"]
+
+
+def test_rollback_returns_to_the_previous_final(tmp_path):
+    reg = Registry(tmp_path)
+    for _ in range(3):
+        reg.register("t", writer(), mode="full", manifest={})
+    with pytest.raises(RegistryError, match="no final version"):
+        reg.rollback("t")
+    reg.promote("t", "v1.0")
+    with pytest.raises(RegistryError, match="no earlier final"):
+        reg.rollback("t")
+    reg.promote("t", "v3.0")
+    assert reg.rollback("t").name == "v1.0" and reg.get("t").name == "v1.0"
+    assert [h["version"] for h in reg.history("t")] == ["v1.0", "v3.0", "v1.0"]
+    assert reg.history("t")[-1]["reason"] == "rollback from v3.0"
+    assert [r["final"] for r in reg.describe("t")] == [True, False, False]

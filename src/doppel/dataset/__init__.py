@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ class NoUsableRecords(ValueError):
 
 @dataclass
 class Dataset:
-    built: BuildResult
+    built: BuildResult  # every example, both splits
+    train_examples: list[Example]  # what this run trains on
+    val_examples: list[Example]  # what it is scored on
     train: list[TokenizedExample]
     val: list[TokenizedExample]
     card: dict
@@ -29,33 +32,52 @@ class Dataset:
     def examples(self) -> list[Example]:
         return self.built.examples
 
-    @property
-    def train_examples(self) -> list[Example]:
-        return self.built.train
 
-    @property
-    def val_examples(self) -> list[Example]:
-        return self.built.val
+def check_usable(built: BuildResult, twin: TwinConfig) -> None:
+    if built.train:
+        return
+    per_source = ", ".join(f"{s}: {n}" for s, n in sorted(built.read.items())) or "none"
+    raise NoUsableRecords(
+        f"no usable training examples for twin {twin.name!r}: read {sum(built.read.values())} records "
+        f"({per_source}); {len(built.examples)} usable, {len(built.val)} of them held out for validation; "
+        f"dropped: {dropped_summary(built)}. Check persona.email_pattern / persona.user_id and the "
+        f"source tables, or lower training.min_chars."
+    )
 
 
-def build_dataset(records: list[Record], twin: TwinConfig, tokenizer, *, max_length: int | None = None) -> Dataset:
+def fixed_val_set(val: list[Example], limit: int) -> list[Example]:
+    """The first ``limit`` validation examples by a hash of their key: the same set every run, as data grows."""
+    ordered = sorted(val, key=lambda e: hashlib.sha256(e.key.encode()).digest())
+    return ordered[:limit]
+
+
+def build_dataset(
+    records: list[Record],
+    twin: TwinConfig,
+    tokenizer,
+    *,
+    max_length: int | None = None,
+    built: BuildResult | None = None,
+    train_examples: list[Example] | None = None,
+    val_examples: list[Example] | None = None,
+    selection: dict | None = None,
+) -> Dataset:
+    """Tokenise a run's examples (by default every train example, and the val split) and describe them."""
     cfg = twin.training
     max_length = max_length or cfg.max_length
-    built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction)
-    if not built.train:
-        per_source = ", ".join(f"{s}: {n}" for s, n in sorted(built.read.items())) or "none"
-        raise NoUsableRecords(
-            f"no usable training examples for twin {twin.name!r}: read {sum(built.read.values())} records "
-            f"({per_source}); {len(built.examples)} usable, {len(built.val)} of them held out for validation; "
-            f"dropped: {dropped_summary(built)}. Check persona.email_pattern / persona.user_id and the "
-            f"source tables, or lower training.min_chars."
-        )
-    train = [encode(tokenizer, e, max_length) for e in built.train]
-    val = [encode(tokenizer, e, max_length) for e in built.val]
+    if built is None:
+        built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction)
+    check_usable(built, twin)
+    train_examples = built.train if train_examples is None else train_examples
+    val_examples = built.val if val_examples is None else val_examples
+    train = [encode(tokenizer, e, max_length) for e in train_examples]
+    val = [encode(tokenizer, e, max_length) for e in val_examples]
     card = make_card(
         built, train, val, twin=twin.name, max_length=max_length, tokenizer_name=tokenizer.name_or_path or "?"
     )
-    return Dataset(built=built, train=train, val=val, card=card)
+    if selection:
+        card["selection"] = selection
+    return Dataset(built, train_examples, val_examples, train, val, card)
 
 
 def write_dataset(dataset: Dataset, folder: Path) -> Path:
@@ -65,7 +87,7 @@ def write_dataset(dataset: Dataset, folder: Path) -> Path:
         path = folder / f"{split}.jsonl"
         tmp = path.with_name(f".{path.name}.tmp")
         with tmp.open("w") as fh:
-            for ex in dataset.examples:
+            for ex in dataset.built.examples:
                 if ex.split == split:
                     row = {"key": ex.key, "timestamp": ex.timestamp, "messages": ex.messages, "meta": ex.meta}
                     fh.write(json.dumps(row, default=str) + "\n")
@@ -87,6 +109,8 @@ __all__ = [
     "NoUsableRecords",
     "TokenizedExample",
     "build_dataset",
+    "check_usable",
+    "fixed_val_set",
     "render_card",
     "write_dataset",
     "write_card",

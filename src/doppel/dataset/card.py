@@ -47,6 +47,7 @@ def make_card(
         "max_length": max_length,
         "records_read": sum(built.read.values()),
         "examples": {"train": len(train), "val": len(val)},
+        "split": {"train": len(built.train), "val": len(built.val)},
         "per_source": per_source,
         "dropped": {reason: dict(c) for reason, c in built.dropped.items()},
         "truncated": sum(1 for t in (*train, *val) if t.truncated),
@@ -83,6 +84,10 @@ def render_card(card: dict) -> str:
             f"(total {ex['total']}); the person's tokens: median {tg['median']}, total {tg['total']}.",
             f"Truncated to max_length: {card['truncated']}.",
         ]
+    sel = card.get("selection")
+    if sel:
+        lines.append(f"This run: {sel.get('mode')} — {sel.get('new', 0)} new examples, {sel.get('replay', 0)} replayed, "
+                     f"scored on {card['examples']['val']} fixed validation examples.")
     tr = card["timestamps"]
     if tr["oldest"]:
         lines.append(f"Time span: {tr['oldest'][:10]} to {tr['newest'][:10]}.")

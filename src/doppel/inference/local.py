@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import nullcontext
-from dataclasses import dataclass
 
 import torch
 
 from doppel.config import Settings, TwinConfig
+from doppel.inference.backend import Generation
 from doppel.registry import Registry, Version
 from doppel.training.base_models import ResolvedBase, load_tokenizer, resolve_base_model
 from doppel.training.lora import load_adapter, load_base
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Generation:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
 
 
 class LocalTwin:
@@ -31,6 +25,8 @@ class LocalTwin:
         self.tokenizer = tokenizer
         self.version = version
         self.model.eval()
+        # One generation at a time per model: the adapter switch is model-wide state.
+        self.lock = threading.RLock()
 
     @classmethod
     def load(cls, settings: Settings, twin: TwinConfig, version: str | None = "final") -> "LocalTwin":
@@ -55,8 +51,19 @@ class LocalTwin:
 
     @torch.no_grad()
     def generate(
-        self, messages: list[dict[str, str]], *, max_new_tokens: int = 200, temperature: float = 0.0, seed: int = 0
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_new_tokens: int = 200,
+        temperature: float = 0.0,
+        seed: int = 0,
+        stop: tuple[str, ...] | list[str] = (),
+        streamer=None,
     ) -> Generation:
+        with self.lock:
+            return self._generate(messages, max_new_tokens, temperature, seed, tuple(stop), streamer)
+
+    def _generate(self, messages, max_new_tokens: int, temperature: float, seed: int, stop, streamer) -> Generation:
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         ids = self.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
         ids = ids.to(next(self.model.parameters()).device)
@@ -67,6 +74,10 @@ class LocalTwin:
             # Greedy decoding of a small model loops ("no no no ..."); forbidding a
             # repeated 3-gram stops that without the randomness of sampling.
             sampling = {"do_sample": False, "no_repeat_ngram_size": 3}
+        if stop:
+            sampling.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        if streamer is not None:
+            sampling["streamer"] = streamer
         out = self.model.generate(
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
@@ -77,5 +88,10 @@ class LocalTwin:
             **sampling,
         )
         new = out[0, ids.shape[1] :]
-        text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
-        return Generation(text=text, prompt_tokens=int(ids.shape[1]), completion_tokens=int(new.shape[0]))
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        for s in stop:  # generate stops after the stop string; the reply should not contain it
+            text = text.split(s, 1)[0]
+        ended = new.numel() > 0 and int(new[-1]) == self.tokenizer.eos_token_id
+        finish = "stop" if ended or stop and len(new) < max_new_tokens else "length"
+        return Generation(text=text.strip(), prompt_tokens=int(ids.shape[1]), completion_tokens=int(new.shape[0]),
+                          finish_reason=finish)

@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import shutil
+import threading
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -154,6 +156,26 @@ def _check_causal_lm(resolved: ResolvedBase, cfg: BaseModelConfig) -> None:
             f"base model {cfg.name!r} is a {config.model_type!r} model, not a causal language model; "
             "doppel fine-tunes chat/causal LMs (Llama, Mistral, Qwen, SmolLM, ...)"
         )
+
+
+@lru_cache(maxsize=32)
+def _context_length(name: str, revision: str | None, allow_download: bool, home: Path) -> int | None:
+    from transformers import AutoConfig
+
+    cfg = BaseModelConfig(name=name, revision=revision, allow_download=allow_download)
+    base = resolve_base_model(cfg, home)
+    config = AutoConfig.from_pretrained(base.path, revision=revision, local_files_only=base.local_only)
+    return getattr(config, "max_position_embeddings", None)
+
+
+_context_lock = threading.Lock()
+
+
+def context_length(cfg: BaseModelConfig, home: Path) -> int | None:
+    """The base model's context window in tokens (None when its config does not say)."""
+    # One at a time: transformers' lazy imports are not safe to race from threads.
+    with _context_lock:
+        return _context_length(cfg.name, cfg.revision, cfg.allow_download, home)
 
 
 def load_tokenizer(base: ResolvedBase):

@@ -1,4 +1,4 @@
-"""Per-epoch checkpoints: the adapter, optimizer and scheduler state, and progress so far.
+"""Checkpoints: the adapter, optimizer and scheduler state, and progress so far.
 
 Each checkpoint is written to a hidden temporary folder and renamed into
 place, so a crash mid-write leaves the previous checkpoint as the latest one.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-_NAME = re.compile(r"^epoch-(\d+)$")
+_NAME = re.compile(r"^step-(\d+)$")
 
 
 def _adapter_state(model) -> dict[str, torch.Tensor]:
@@ -25,10 +25,11 @@ def _adapter_state(model) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu() for k, v in get_peft_model_state_dict(model).items()}
 
 
-def save(folder: Path, epoch: int, model, optimizer, scheduler, result_state: dict) -> Path:
+def save(folder: Path, step: int, model, optimizer, scheduler, progress: dict) -> Path:
+    """Write checkpoint ``step-<step>``; ``progress`` is JSON (where in the data, results so far)."""
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"epoch-{epoch}"
-    tmp = folder / f".epoch-{epoch}.tmp-{os.getpid()}"
+    final = folder / f"step-{step}"
+    tmp = folder / f".step-{step}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     torch.save(
@@ -40,13 +41,13 @@ def save(folder: Path, epoch: int, model, optimizer, scheduler, result_state: di
         },
         tmp / "state.pt",
     )
-    (tmp / "progress.json").write_text(json.dumps({"epoch": epoch, "result": result_state}))
+    (tmp / "progress.json").write_text(json.dumps(progress))
     shutil.rmtree(final, ignore_errors=True)
     os.rename(tmp, final)
-    # Older epochs are no longer needed to resume.
+    # Older checkpoints are no longer needed to resume.
     for old in folder.iterdir():
         match = _NAME.match(old.name)
-        if match and int(match.group(1)) < epoch:
+        if match and int(match.group(1)) < step:
             shutil.rmtree(old, ignore_errors=True)
     return final
 

@@ -110,9 +110,10 @@ def fit(
 ) -> FitResult:
     """Train ``model`` (a PEFT model) in place and return what happened.
 
-    With ``checkpoint_dir``, the state after each epoch is saved there and a
-    run started again with the same directory continues after the last saved
-    epoch, reproducing the same data order.
+    With ``checkpoint_dir``, the state is saved there after every epoch and
+    every ``cfg.checkpoint_steps`` steps; a run started again with the same
+    directory continues from the newest checkpoint, with the same data order
+    and random state, so it ends where an uninterrupted run would.
     """
     callbacks = callbacks or NullCallbacks()
     torch.manual_seed(cfg.seed)
@@ -128,29 +129,39 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total_steps, warmup))
 
     result = FitResult(steps=0, epochs_completed=0)
-    start_epoch = 0
+    start_epoch, skip = 0, 0
     if checkpoint_dir is not None:
         state = checkpoints.load_latest(checkpoint_dir, model, optimizer, scheduler)
         if state is not None:
-            start_epoch = state["epoch"]
+            start_epoch, skip = state["epoch"], state["step_in_epoch"]
             result = _result_from_state(state["result"])
             result.resumed_from_step = result.steps
-            log.info("resuming after epoch %d (step %d)", start_epoch, result.steps)
+            log.info("resuming at step %d (epoch %d)", result.steps, start_epoch + 1)
+
+    def save(epoch: int, step_in_epoch: int) -> None:
+        if checkpoint_dir is not None:
+            checkpoints.save(
+                checkpoint_dir, result.steps, model, optimizer, scheduler,
+                {"epoch": epoch, "step_in_epoch": step_in_epoch, "result": _result_state(result)},
+            )
 
     def evaluate() -> LossResult | None:
         return evaluate_loss(
             model, val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement
         )
 
-    if evaluate_initial and start_epoch == 0:
-        # LoRA's B matrices start at zero, so this is exactly the base model's loss.
+    if evaluate_initial and result.steps == 0:
+        # LoRA's B matrices start at zero, so this is exactly the base model's loss
+        # (or, continuing from an adapter, that adapter's).
         result.initial_val = evaluate()
         callbacks.on_eval(0, result.initial_val)
 
     model.train()
     step_started = time.perf_counter()
     for epoch in range(start_epoch, epochs):
-        for pack in batches(train, cfg.batch_size, seed=cfg.seed + epoch):
+        for index, pack in enumerate(batches(train, cfg.batch_size, seed=cfg.seed + epoch)):
+            if index < skip:  # done before the checkpoint we resumed from
+                continue
             if result.steps >= total_steps:
                 break
             if should_stop is not None and should_stop():
@@ -183,15 +194,18 @@ def fit(
                     elapsed=result.train_seconds,
                 )
             )
+            if cfg.checkpoint_steps and result.steps % cfg.checkpoint_steps == 0:
+                save(epoch, index + 1)
+                step_started = time.perf_counter()
+        skip = 0
         val_result = evaluate()
         result.epochs_completed = epoch + 1
         if val_result is not None:
             result.val_history.append({"epoch": epoch + 1, "step": result.steps, **val_result.as_dict()})
         result.final_val = val_result
         callbacks.on_eval(epoch + 1, val_result)
-        step_started = time.perf_counter()  # evaluation time is not training time
-        if checkpoint_dir is not None:
-            checkpoints.save(checkpoint_dir, epoch + 1, model, optimizer, scheduler, _result_state(result))
+        save(epoch + 1, 0)
+        step_started = time.perf_counter()  # evaluation and saving are not training time
     return result
 
 

@@ -38,12 +38,15 @@ def load_base(base: ResolvedBase, placement: Placement | None = None):
     return model
 
 
-def add_lora(model, cfg: LoraConfig, *, quantized: bool = False):
+def add_lora(model, cfg: LoraConfig, *, quantized: bool = False, from_adapter: Path | None = None):
+    """A trainable LoRA adapter on ``model``: new (from ``cfg``), or continuing a saved one."""
     from peft import LoraConfig as PeftLoraConfig
-    from peft import get_peft_model, prepare_model_for_kbit_training
+    from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 
     if quantized:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+    if from_adapter is not None:
+        return PeftModel.from_pretrained(model, str(from_adapter), is_trainable=True)
     peft_cfg = PeftLoraConfig(
         r=cfg.r,
         lora_alpha=cfg.alpha,
@@ -57,8 +60,8 @@ def add_lora(model, cfg: LoraConfig, *, quantized: bool = False):
     return model
 
 
-def load_adapter(base_model, adapter_dir: Path, *, trainable: bool = False):
-    """A saved adapter on top of ``base_model`` (trainable when continuing from it)."""
+def load_adapter(base_model, adapter_dir: Path):
+    """A saved adapter on top of ``base_model``, for inference."""
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(base_model, str(adapter_dir), is_trainable=trainable)
+    return PeftModel.from_pretrained(base_model, str(adapter_dir), is_trainable=False)

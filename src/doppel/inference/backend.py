@@ -1,0 +1,58 @@
+"""What every inference backend answers: chat, stream and score options.
+
+The HTTP API, the Python ``Twin`` and the CLI talk only to this protocol, so a
+twin served in-process by transformers, from a GGUF by llama.cpp, by an Ollama
+host or by any OpenAI-compatible server behaves the same to its callers.
+
+Messages are chat turns (``{"role", "content"}``) already cut to fit the
+context window; the prompt template is the twin's tokenizer's, and backends
+that take raw text (llama.cpp, Ollama ``raw``, ``/v1/completions``) receive it
+rendered by :class:`doppel.inference.prompting.Prompter` so every backend sees
+the same tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+Messages = Sequence[dict[str, str]]
+
+
+class BackendError(RuntimeError):
+    """The backend could not answer (server down, model missing, bad reply); the message says which."""
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str = "stop"  # "stop" | "length"
+
+
+@dataclass
+class Sampling:
+    max_tokens: int = 256
+    temperature: float = 0.0  # 0: greedy (with a repeated-3-gram ban, see LocalTwin)
+    top_p: float = 0.9
+    seed: int = 0
+    stop: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Backend(Protocol):
+    kind: str  # "transformers" | "llamacpp" | "ollama" | "openai"
+    version: str | None  # the registry version it serves (None: the bare base model)
+
+    def chat(self, messages: Messages, sampling: Sampling) -> Generation:
+        """The twin's whole reply."""
+
+    def stream(self, messages: Messages, sampling: Sampling) -> Iterator[str | Generation]:
+        """Text pieces as they are produced, then one final :class:`Generation` with the whole reply and counts."""
+
+    def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        """Log-likelihood of each option being the twin's complete reply (its tokens, then end of turn)."""
+
+    def close(self) -> None:
+        """Free the model or connections."""

@@ -1,0 +1,1 @@
+"""Jobs: the PostgreSQL-backed queue (procrastinate), workers, the schedule, and the reaper."""

@@ -1,0 +1,43 @@
+"""Versions: list, promote, roll back."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from doppel.registry import Registry, RegistryError
+from doppel.service.schemas import TwinRef
+from doppel.service.state import ADMIN, READ, State
+
+router = APIRouter(prefix="/api/versions", tags=["versions"])
+
+
+def _registry(state: State) -> Registry:
+    return Registry(state.settings.resolved_models_dir)
+
+
+@router.get("", dependencies=[READ])
+def versions(state: State, twin: str | None = None) -> dict:
+    name = state.twin(twin).name
+    return {"twin": name, "versions": _registry(state).describe(name)}
+
+
+@router.post("/rollback", dependencies=[ADMIN])
+def rollback(state: State, body: TwinRef | None = None) -> dict:
+    """Make final the version that was final before the current one."""
+    name = state.twin(body.twin if body else None).name
+    try:
+        version = _registry(state).rollback(name)
+    except RegistryError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"twin": name, "final": version.name}
+
+
+@router.post("/{version}/promote", dependencies=[ADMIN])
+def promote(version: str, state: State, body: TwinRef | None = None) -> dict:
+    """Make a version final, whatever the gate said."""
+    name = state.twin(body.twin if body else None).name
+    try:
+        promoted = _registry(state).promote(name, version, reason="promoted by hand")
+    except RegistryError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"twin": name, "final": promoted.name}
