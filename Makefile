@@ -30,6 +30,8 @@ test-fast: install
 
 bench: install
 	$(PY) benchmarks/train_step.py
+	$(PY) benchmarks/nightly.py
+	$(PY) benchmarks/inference.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .test-cache

@@ -134,3 +134,108 @@ def demo_db(database_url):
     with psycopg.connect(database_url) as conn:
         load_demo(conn, generate(seed=7, scale=0.2))
     return database_url
+
+
+DECIDE_OPTIONS = ["Accept", "Counter-offer", "Decline"]
+DECIDE_PREFERRED = "Counter-offer"
+
+
+class DeciderTwin:
+    """A real SmolLM2 twin whose adapter learned to answer deal questions with one option."""
+
+    def __init__(self, settings, version, base_scores):
+        self.settings = settings
+        self.twin = settings.twins[0]
+        self.version = version
+        self.options = list(DECIDE_OPTIONS)
+        self.preferred = DECIDE_PREFERRED
+        self.base_scores = base_scores  # the base model's log-likelihoods for the probe question
+
+    @property
+    def question(self) -> str:
+        return "New client wants 30% discount on the annual plan. Accept, Counter-offer or Decline?"
+
+    @property
+    def messages(self) -> list[dict]:
+        from doppel.inference.messages import chat_messages
+
+        return chat_messages(self.twin.persona, self.question, context={"deal_amount": 50000, "deal_stage": "negotiation"})
+
+
+@pytest.fixture(scope="session")
+def decider_twin(tmp_path_factory, smollm2, base_models_cache):
+    """Train the real base model once per run (about 30 s on 2 cores) and register it as v1.0 = final.
+
+    Every answer in its data is "Counter-offer", so a correct ``decide`` must pick that option, on
+    every backend that serves the version.
+    """
+    import random
+
+    import torch
+
+    from doppel.config import LoraConfig, Settings
+    from doppel.inference.decisions import decision_messages
+    from doppel.inference.messages import chat_messages
+    from doppel.registry import Registry
+    from doppel.training.base_models import load_tokenizer
+    from doppel.training.lora import add_lora, load_base
+
+    home = tmp_path_factory.mktemp("decider-home")
+    (home / "base_models").symlink_to(base_models_cache, target_is_directory=True)
+    settings = Settings.model_validate({"home": str(home), "twins": [{"name": "allan-maverick"}]})
+    twin = settings.twins[0]
+    tokenizer = load_tokenizer(smollm2)
+    rng = random.Random(3)
+    asks = ["wants a {p}% discount", "asks for {p}% off", "pushes for a {p}% price cut", "requests {p}% off the renewal"]
+    clients = ["New client", "Acme Corp", "A retail prospect", "Our biggest customer", "A startup"]
+    def row(messages, answer):
+        prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        a_ids = tokenizer(answer + "<|im_end|>", add_special_tokens=False)["input_ids"]
+        return p_ids + a_ids, [-100] * len(p_ids) + a_ids
+
+    rows = []
+    for i in range(40):
+        situation = f"{rng.choice(clients)} {rng.choice(asks).format(p=rng.choice([10, 15, 20, 25, 30, 40]))}"
+        context = {"deal_amount": rng.choice([8000, 20000, 50000, 120000]),
+                   "deal_stage": rng.choice(["proposal", "negotiation"])}
+        if i % 2:  # the phrasing `decide` uses, and a free one
+            messages = decision_messages(twin.persona, situation, DECIDE_OPTIONS)
+        else:
+            messages = chat_messages(twin.persona, f"{situation}. Accept, Counter-offer or Decline?", context=context)
+        rows.append(row(messages, DECIDE_PREFERRED))
+    # Ordinary writing too, so the twin still answers other questions in sentences.
+    for i in range(24):
+        who, topic = rng.choice(["Dana", "Bob", "Priya", "Marco"]), rng.choice(["the renewal", "pricing", "the pilot"])
+        messages = chat_messages(twin.persona, f"Write an email to {who} about {topic}.")
+        rows.append(row(messages, f"Hi {who},\n\nQuick note on {topic}: let's keep it moving and talk Thursday."
+                                  "\n\nCheers,\nAllan"))
+    rng.shuffle(rows)
+
+    torch.manual_seed(0)
+    model = add_lora(load_base(smollm2), LoraConfig(r=8, alpha=16, dropout=0.0))
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-3)
+    model.train()
+    for step in range(16):
+        batch = rows[(step * 4) % len(rows):][:4]
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in batch])
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder / "adapter")
+        tokenizer.save_pretrained(folder / "tokenizer")
+        (folder / "metrics.json").write_text('{"final_train_loss": %f}' % float(loss.detach()))
+
+    registry = Registry(settings.resolved_models_dir)
+    version = registry.register(twin.name, write, mode="full",
+                                manifest={"base_model": {"name": twin.base_model.name, "fingerprint": smollm2.fingerprint}})
+    registry.promote(twin.name, version.name)
+    return DeciderTwin(settings, version, base_scores=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,11 +17,15 @@ from rich.markup import escape
 from doppel.config import ConfigError, Settings, load_settings
 from doppel.dataset import NoUsableRecords, write_dataset
 from doppel.db import Database, DatabaseError
+from doppel.inference.backend import BackendError
+from doppel.inference.decisions import DecisionError
+from doppel.inference.prompting import PromptTooLong
 from doppel.progress import RichReporter
 from doppel.registry import Registry, RegistryError
 from doppel.runs import RunConflict
 from doppel.sources import SourceSchemaError
 from doppel.training.base_models import BaseModelError
+from doppel.twin import TwinError
 
 app = typer.Typer(
     help="Train and serve a digital twin of one person from what they wrote.",
@@ -32,7 +37,8 @@ err_console = Console(stderr=True)
 
 # Errors a user can fix; shown as one clear message instead of a traceback.
 USER_ERRORS = (
-    ConfigError, DatabaseError, SourceSchemaError, NoUsableRecords, BaseModelError, RegistryError, RunConflict
+    ConfigError, DatabaseError, SourceSchemaError, NoUsableRecords, BaseModelError, RegistryError, RunConflict,
+    BackendError, DecisionError, PromptTooLong, TwinError,
 )
 
 ConfigOpt = Annotated[
@@ -227,36 +233,146 @@ def versions(
         print_versions(console, twin_cfg.name, rows)
 
 
-@app.command()
-@_guard
-def chat(
-    message: Annotated[str, typer.Argument(help="What to ask the twin.")],
-    config: ConfigOpt = None,
-    twin: TwinOpt = None,
-    version: Annotated[str, typer.Option(help="Version to ask (default: final).")] = "final",
-    context: Annotated[Optional[list[str]], typer.Option("--context", help="key=value, repeatable.")] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="Longest reply, in tokens.")] = 200,
-    temperature: Annotated[float, typer.Option(help="0 for the most likely reply.")] = 0.0,
-):
-    """One reply from the twin (its final version unless --version says otherwise)."""
-    from doppel.inference.local import LocalTwin
-    from doppel.inference.messages import chat_messages
-
-    settings = _settings(config)
-    twin_cfg = settings.twin(twin)
+def _context(items: list[str] | None) -> dict:
     ctx = {}
-    for item in context or []:
+    for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             _fail(ValueError(f"--context {item!r}: expected key=value"))
         ctx[key.strip()] = value.strip()
-    model = LocalTwin.load(settings, twin_cfg, version)
-    reply = model.generate(
-        chat_messages(twin_cfg.persona, message, context=ctx), max_new_tokens=max_new_tokens, temperature=temperature
-    )
-    console.print(reply.text, markup=False, highlight=False)
-    err_console.print(f"[dim]{twin_cfg.name} {model.version.name if model.version else 'base'} · "
-                      f"{reply.completion_tokens} tokens[/]")
+    return ctx
+
+
+def _open_twin(config, twin, version, backend, url, token):
+    """The twin to ask: a doppel server when --url is given, else loaded here from the registry."""
+    from doppel.twin import Twin
+
+    if url:
+        return Twin.connect(url, twin, token=token or os.environ.get("DOPPEL_TOKEN"))
+    with err_console.status("loading the twin"):
+        return Twin.load(twin, version=None if version == "base" else version, config=_settings(config),
+                         backend=backend)
+
+
+UrlOpt = Annotated[Optional[str], typer.Option(help="Ask a doppel server (http://host:8011) instead of loading here.")]
+TokenOpt = Annotated[Optional[str], typer.Option(help="Bearer token for --url (default: $DOPPEL_TOKEN).")]
+BackendOpt = Annotated[
+    Optional[str], typer.Option(help="transformers | llamacpp | ollama | openai (default: the twin's config).")
+]
+
+
+@app.command()
+@_guard
+def chat(
+    message: Annotated[Optional[str], typer.Argument(help="What to ask; leave out for an interactive chat.")] = None,
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    version: Annotated[str, typer.Option(help="Version to ask (default: final; 'base': the bare base model).")] = "final",
+    context: Annotated[Optional[list[str]], typer.Option("--context", help="key=value, repeatable.")] = None,
+    max_new_tokens: Annotated[Optional[int], typer.Option(help="Longest reply, in tokens.")] = None,
+    temperature: Annotated[Optional[float], typer.Option(help="0 for the most likely reply.")] = None,
+    backend: BackendOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reply object as JSON.")] = False,
+):
+    """One reply from the twin, or (without MESSAGE) a chat that remembers the conversation.
+
+    In the interactive chat replies stream as they are written; /reset forgets the
+    conversation, /quit (or Ctrl-D) leaves.
+    """
+    ctx = _context(context)
+    model = _open_twin(config, twin, version, backend, url, token)
+    options = dict(context=ctx, max_tokens=max_new_tokens, temperature=temperature)
+    try:
+        if message is not None:
+            reply = model.chat(message, **options)
+            if as_json:
+                sys.stdout.write(json.dumps(reply.as_dict(), indent=2) + "\n")
+                return
+            console.print(reply.text, markup=False, highlight=False)
+            _reply_footer(reply)
+            return
+        _interactive(model, options)
+    finally:
+        model.close()
+
+
+def _reply_footer(reply) -> None:
+    notice = f" · {reply.notice}" if reply.notice else ""
+    err_console.print(f"[dim]{reply.twin} {reply.version or 'base'} ({reply.backend}) · "
+                      f"{reply.completion_tokens} tokens · {reply.latency_ms / 1000:.1f} s{notice}[/]")
+
+
+def _interactive(model, options: dict) -> None:
+    from doppel.twin import Reply
+
+    history: list[dict] = []
+    err_console.print(f"[dim]chatting with {model.name}; /reset forgets, /quit leaves[/]")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            break
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/reset":
+            history.clear()
+            err_console.print("[dim]conversation forgotten[/]")
+            continue
+        sys.stdout.write(f"{model.name}> ")
+        reply = None
+        for item in model.stream(line, history=history, **options):
+            if isinstance(item, Reply):
+                reply = item
+            else:
+                sys.stdout.write(item)
+                sys.stdout.flush()
+        sys.stdout.write("\n")
+        _reply_footer(reply)
+        history += [{"role": "user", "content": line}, {"role": "assistant", "content": reply.text}]
+        if reply.history_dropped:  # keep what the model could still see
+            history = history[reply.history_dropped :]
+
+
+@app.command()
+@_guard
+def decide(
+    situation: Annotated[str, typer.Argument(help="The situation, e.g. 'New client wants 30% discount'.")],
+    option: Annotated[list[str], typer.Option("--option", "-o", help="A choice; give two or more.")],
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    version: Annotated[str, typer.Option(help="Version to ask (default: final).")] = "final",
+    context: Annotated[Optional[list[str]], typer.Option("--context", help="key=value facts, repeatable.")] = None,
+    abstain_below: Annotated[
+        Optional[float], typer.Option(help="Abstain when the top probability is below this (default: config).")
+    ] = None,
+    rationale: Annotated[bool, typer.Option(help="Also ask the twin why.")] = True,
+    backend: BackendOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+):
+    """Which option the twin would choose, with a probability for each and its reason.
+
+    Probabilities come from the twin's likelihood of each option as its answer, not from
+    parsing free text; the choice is always one of the options.
+    """
+    from doppel.render import print_decision
+
+    ctx = _context(context)
+    facts = {**ctx, "question": situation} if ctx else situation
+    model = _open_twin(config, twin, version, backend, url, token)
+    try:
+        decision = model.decide(facts, option, abstain_below=abstain_below, rationale=rationale)
+    finally:
+        model.close()
+    if as_json:
+        sys.stdout.write(json.dumps(decision.as_dict(), indent=2) + "\n")
+    else:
+        print_decision(console, decision)
 
 
 @app.command()

@@ -251,6 +251,19 @@ class InferenceConfig(_Strict):
     )
 
 
+class ExportConfig(_Strict):
+    """``doppel export`` / ``doppel distribute``: merged weights, GGUF, Modelfile, and Ollama hosts."""
+
+    quant: Literal["f16", "q8_0", "q4_k_m"] = Field("q4_k_m", description="GGUF quantization of the exported model.")
+    hosts: list[str] = Field(
+        default_factory=list, description="Ollama hosts the export is pushed to (http://gpu1:11434, ...)."
+    )
+    after_promotion: bool = Field(
+        False, description="Export and push every version the moment it becomes final (by the job that promoted it)."
+    )
+    keep_merged: bool = Field(True, description="Keep the merged Hugging Face folder next to the GGUF.")
+
+
 class TwinConfig(_Strict):
     name: str = DEFAULT_TWIN
     persona: Persona = Persona()
@@ -261,6 +274,7 @@ class TwinConfig(_Strict):
     incremental: IncrementalConfig = IncrementalConfig()
     promotion: PromotionConfig = PromotionConfig()
     inference: InferenceConfig = InferenceConfig()
+    export: ExportConfig = ExportConfig()
 
     @field_validator("name")
     @classmethod

@@ -6,8 +6,10 @@ from collections import Counter
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from doppel.dataset import render_card
 from doppel.pipeline import SEED_TARGETS
@@ -124,3 +126,22 @@ def print_checks(console: Console, checks) -> None:
     for c in checks:
         table.add_row(c.name, f"[{colors[c.status]}]{c.status}[/]", c.detail)
     console.print(table)
+
+
+def print_decision(console: Console, decision) -> None:
+    """The choice, a bar per option, and the twin's reason."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    best = max(decision.probabilities.values())
+    for option, p in sorted(decision.probabilities.items(), key=lambda kv: -kv[1]):
+        mark = "→" if option == decision.choice else " "
+        bar = "█" * max(1, round(p * 30)) if p >= 0.005 else ""
+        style = "bold green" if p == best and not decision.abstained else None
+        table.add_row(mark, Text(option, style=style), f"{p:6.1%}", bar)
+    console.print(table)
+    if decision.abstained:
+        console.print(f"[yellow]abstained[/]: no option is likely enough (best {best:.0%}); "
+                      f"leaning {escape(decision.choice)}")
+    if decision.rationale:
+        console.print(Text(f"“{decision.rationale}”", style="italic"))
+    console.print(f"[dim]{decision.twin} {decision.version or 'base'} ({decision.backend}) · "
+                  f"{(decision.latency_ms or 0) / 1000:.1f} s[/]")

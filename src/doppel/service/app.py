@@ -8,6 +8,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 import doppel
@@ -16,7 +17,7 @@ from doppel.db import Database
 from doppel.jobs.queue import build_app, ensure_queue_schema
 from doppel.service.auth import check_bind
 from doppel.service.limits import BodyLimit
-from doppel.service.routes import health, test, training, versions
+from doppel.service.routes import asking, health, openai_compat, test, training, versions
 from doppel.service.state import ServiceState
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
             try:
                 yield
             finally:
+                await run_in_threadpool(app.state.doppel.models.close)
                 if worker is not None:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -54,7 +56,8 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
-    for module in (training, versions, test, health):
+    app.add_exception_handler(RequestValidationError, openai_compat.validation_as_openai)
+    for module in (training, versions, test, asking, openai_compat, health):
         app.include_router(module.router)
     return app
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Body(BaseModel):
@@ -99,3 +99,109 @@ class JobStatus(BaseModel):
             error=run.error, attempts=run.attempts, cancel_requested=run.cancel_requested, params=run.params,
             loss_history=p.get("loss_history", []) if with_history else [],
         )
+
+
+# -- asking the twin -------------------------------------------------------------------------------
+
+
+class Turn(_Body):
+    role: Literal["user", "assistant"]
+    content: str = Field(..., max_length=100_000)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+class ChatRequest(_Body):
+    """The seed's body (`message`, `personality`, `context`) plus history, streaming and sampling."""
+
+    message: str = Field(..., max_length=100_000, description="The question for the twin.")
+    personality: str | None = Field(None, description="The twin to ask (default: the config's first).")
+    context: dict[str, Any] = Field(default_factory=dict, description="Facts shown above the question as key: value.")
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    stream: bool = Field(False, description="Send tokens as server-sent events.")
+    max_tokens: int | None = Field(None, ge=1, le=8192)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    seed: int = 0
+
+    _message = field_validator("message")(_not_blank)
+
+
+class ChatReply(BaseModel):
+    reply: str
+    twin: str
+    version: str | None
+    backend: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    finish_reason: str
+    history_dropped: int = Field(0, description="Oldest history turns left out to fit the context window.")
+    notice: str | None = None
+
+
+class DecideRequest(_Body):
+    context: str | dict[str, Any] = Field(..., description="The situation: text, or facts as key: value.")
+    options: list[str] = Field(..., description="Two or more distinct choices.")
+    twin: str | None = None
+    abstain_below: float | None = Field(None, ge=0.0, le=1.0, description="Default: the twin's inference config.")
+    rationale: bool = Field(True, description="Also ask the twin why (one short generation).")
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: list[str]) -> list[str]:
+        from doppel.inference.decisions import check_options
+
+        return check_options(value)
+
+    @field_validator("context")
+    @classmethod
+    def _context(cls, value):
+        if isinstance(value, str) and not value.strip() or not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class DecideReply(BaseModel):
+    choice: str
+    probabilities: dict[str, float]
+    abstained: bool
+    rationale: str | None
+    scores: dict[str, float]
+    twin: str
+    version: str | None
+    backend: str
+    latency_ms: float
+
+
+# -- OpenAI-compatible -----------------------------------------------------------------------------
+
+
+class OpenAIMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")  # clients send name, tool fields...: accepted, unused
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: keep the text ones
+            return "".join(part.get("text", "") for part in self.content if part.get("type") == "text")
+        return self.content or ""
+
+
+class ChatCompletionRequest(BaseModel):
+    # The official client adds fields as OpenAI grows; unknown ones are accepted and ignored.
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[OpenAIMessage] = Field(..., min_length=1)
+    stream: bool = False
+    max_tokens: int | None = Field(None, ge=1, le=8192)
+    max_completion_tokens: int | None = Field(None, ge=1, le=8192)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    n: int = Field(1, ge=1, le=1, description="One choice per request.")

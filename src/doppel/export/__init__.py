@@ -1,0 +1,1 @@
+"""A trained version written out for other runtimes (llama.cpp, ...)."""

@@ -1,0 +1,250 @@
+"""The twin served in-process by llama.cpp: the packaged base GGUF plus the version's LoRA, or a merged GGUF.
+
+Prompts are rendered by the twin's own chat template (:class:`Prompter`) and
+tokenized by llama.cpp with special tokens parsed, so the model sees the same
+tokens as under transformers. llama.cpp has no repeated-n-gram ban; greedy
+replies use the same repetition penalty (1.1) as the transformers backend.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from doppel.config import DEFAULT_BASE_MODEL, Settings, TwinConfig
+from doppel.inference.backend import BackendError, Generation, Messages, Sampling
+from doppel.inference.backends.common import twin_prompter
+from doppel.inference.prompting import Prompter
+from doppel.registry import Version
+
+MAX_CONTEXT = 8192  # the KV cache is allocated up front: cap it for models with huge windows
+REPETITION_PENALTY = 1.1  # as the transformers backend
+SAMPLING_TOP_K = 50  # transformers' default when sampling
+
+
+class LlamaCppBackend:
+    kind = "llamacpp"
+
+    def __init__(self, llm, prompter: Prompter, version: str | None):
+        import llama_cpp
+
+        self.llm = llm
+        self.prompter = prompter
+        self.version = version
+        # One request at a time: a llama.cpp context (KV cache, sampler) is single-threaded state.
+        self.lock = threading.Lock()
+        self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
+
+    @classmethod
+    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> "LlamaCppBackend":
+        from llama_cpp import Llama
+
+        lora: Path | None = None
+        if twin.inference.gguf is not None:
+            # A merged export already holds the adapter.
+            model = Path(twin.inference.gguf).expanduser()
+            if not model.is_file():
+                raise BackendError(f"inference.gguf {model} does not exist")
+        elif twin.base_model.name == DEFAULT_BASE_MODEL:
+            from doppel.export.lora_gguf import AdapterExportError, adapter_gguf
+            from doppel.training.base_models import smollm2_gguf
+
+            model = smollm2_gguf()
+            if version is not None:
+                try:
+                    lora = adapter_gguf(version)
+                except AdapterExportError as exc:
+                    raise BackendError(f"cannot serve {version.twin} {version.name} with llama.cpp: {exc}") from exc
+        else:
+            raise BackendError(
+                f"the llamacpp backend serves base model {DEFAULT_BASE_MODEL!r} plus the version's adapter; for "
+                f"{twin.base_model.name!r} export a merged GGUF and set the twin's inference.gguf to its path"
+            )
+        prompter = twin_prompter(settings, twin, version)
+        n_ctx = min(prompter.context_length, MAX_CONTEXT)
+        threads = twin.inference.threads or os.cpu_count() or 1
+        try:
+            llm = Llama(
+                model_path=str(model),
+                lora_path=str(lora) if lora is not None else None,
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                # Penalize repeats across the whole reply, as transformers does (it also counts the prompt).
+                last_n_tokens_size=n_ctx,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            extra = f" with adapter {lora}" if lora is not None else ""
+            raise BackendError(f"llama.cpp cannot load {model}{extra}: {exc}") from exc
+        return cls(llm, prompter, version.name if version is not None else None)
+
+    def encode(self, text: str) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def chat(self, messages: Messages, sampling: Sampling) -> Generation:
+        for item in self._generate(messages, sampling):
+            if isinstance(item, Generation):
+                return item
+        raise AssertionError("generation ended without a result")
+
+    def stream(self, messages: Messages, sampling: Sampling) -> Iterator[str | Generation]:
+        return self._generate(messages, sampling)
+
+    def _generate(self, messages: Messages, sampling: Sampling) -> Iterator[str | Generation]:
+        import llama_cpp
+
+        prompt = self.encode(self.prompter.render(messages))
+        room = self.llm.n_ctx() - len(prompt)
+        if room <= 0:
+            raise BackendError(f"the prompt is {len(prompt)} tokens, the context window {self.llm.n_ctx()}")
+        limit = min(sampling.max_tokens, room)
+        greedy = sampling.temperature <= 0
+        stops = [s for s in sampling.stop if s]
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        text, sent, started, count, finish = "", 0, False, 0, "length"
+        with self.lock:
+            self.llm.set_seed(sampling.seed)
+            tokens = self.llm.generate(
+                prompt,
+                temp=0.0 if greedy else sampling.temperature,
+                top_k=SAMPLING_TOP_K,
+                top_p=1.0 if greedy else sampling.top_p,
+                min_p=0.0,
+                typical_p=1.0,
+                repeat_penalty=REPETITION_PENALTY,
+            )
+            try:
+                for token in tokens:
+                    count += 1  # the end-of-turn token counts, as in transformers' reply length
+                    if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                        finish = "stop"
+                        break
+                    text += decoder.decode(self.llm.detokenize([token]))
+                    cut = _first_stop(text, stops)
+                    if cut is not None:
+                        text, finish = text[:cut], "stop"
+                        break
+                    if count >= limit:
+                        break
+                    # Hold back a tail that may be the start of a stop string.
+                    safe = len(text) - _stop_prefix(text, stops)
+                    piece = text[sent:safe] if started else text[sent:safe].lstrip()  # the reply is stripped
+                    sent = max(sent, safe)
+                    if piece:
+                        started = True
+                        yield piece
+            finally:
+                tokens.close()
+        text += decoder.decode(b"", final=True)
+        rest = text[sent:] if started else text[sent:].lstrip()
+        if rest.strip():
+            yield rest
+        yield Generation(text=text.strip(), prompt_tokens=len(prompt), completion_tokens=count, finish_reason=finish)
+
+    def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        """The prompt is evaluated once; each option (then end of turn) is decoded from that cached state."""
+        prompt = self.encode(self.prompter.render(messages))
+        answers = [self.encode(self.prompter.answer_text(o)) for o in options]
+        self._check_room(len(prompt) + max((len(a) for a in answers), default=0))
+        scores = []
+        with self.lock, self._primed(prompt) as keep:
+            for answer in answers:
+                # The last prompt token is decoded with each option: its logits predict the option's first token.
+                total, done = 0.0, 0
+                for rows in self._decode_logprobs([prompt[-1]] + answer[:-1], keep):
+                    total += float(rows[np.arange(len(rows)), answer[done : done + len(rows)]].sum())
+                    done += len(rows)
+                scores.append(total)
+        return scores
+
+    def logprobs(self, messages: Messages, continuation: str = "") -> np.ndarray:
+        """Log-probabilities over the vocabulary after the prompt and after each token of ``continuation``.
+
+        Row ``i`` is the distribution of continuation token ``i`` (the last row, of what follows it):
+        what a backend comparison or a calibration check needs.
+        """
+        prompt = self.encode(self.prompter.render(messages))
+        extra = self.encode(continuation) if continuation else []
+        self._check_room(len(prompt) + len(extra))
+        with self.lock, self._primed(prompt) as keep:
+            return np.concatenate(list(self._decode_logprobs([prompt[-1]] + extra, keep)))
+
+    def _check_room(self, tokens: int) -> None:
+        if tokens > self.llm.n_ctx():
+            raise BackendError(f"{tokens} tokens exceed the context window of {self.llm.n_ctx()}")
+
+    @contextmanager
+    def _primed(self, prompt: list[int]) -> Iterator[int]:
+        """The KV cache holding all of ``prompt`` but its last token, reusing what is cached; yields that length."""
+        llm = self.llm
+        keep = len(prompt) - 1
+        same = 0
+        while same < min(llm.n_tokens, keep) and llm.input_ids[same] == prompt[same]:
+            same += 1
+        llm.n_tokens = same
+        try:
+            llm.eval(prompt[same:keep])  # first drops whatever is cached past `same`
+            yield keep
+        finally:
+            # Only the prompt prefix stays claimed (the next eval drops our options from the KV cache);
+            # reset() also makes the next generate() decode afresh, not sample from our batch's logits.
+            cached = min(llm.n_tokens, keep)
+            llm.reset()
+            llm.n_tokens = cached
+
+    def _decode_logprobs(self, inputs: list[int], start: int) -> Iterator[np.ndarray]:
+        """Decode ``inputs`` at positions ``start``.. (dropping anything cached there), keeping every logit;
+        yields their log-softmax, one batch at a time."""
+        import llama_cpp
+
+        llm = self.llm
+        n_vocab = llm.n_vocab()
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), -1, start, -1)
+        for lo in range(0, len(inputs), llm.n_batch):
+            chunk = inputs[lo : lo + llm.n_batch]
+            batch = llama_cpp.llama_batch_init(len(chunk), 0, 1)
+            try:
+                for i, token in enumerate(chunk):
+                    batch.token[i] = token
+                    batch.pos[i] = start + lo + i
+                    batch.n_seq_id[i] = 1
+                    batch.seq_id[i][0] = 0
+                    batch.logits[i] = True
+                batch.n_tokens = len(chunk)
+                if llama_cpp.llama_decode(llm.ctx, batch) != 0:
+                    raise BackendError("llama.cpp failed to decode")
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(llm.ctx), shape=(len(chunk), n_vocab))
+                logits = logits.astype(np.float64)
+            finally:
+                llama_cpp.llama_batch_free(batch)
+            top = logits.max(axis=1, keepdims=True)
+            yield logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+
+    def close(self) -> None:
+        with self.lock:
+            if self.llm is not None:
+                self.llm.close()
+                self.llm = None
+
+
+def _first_stop(text: str, stops: list[str]) -> int | None:
+    found = [i for i in (text.find(s) for s in stops) if i >= 0]
+    return min(found) if found else None
+
+
+def _stop_prefix(text: str, stops: list[str]) -> int:
+    """Length of the longest tail of ``text`` that begins some stop string (it may yet complete it)."""
+    best = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), best, -1):
+            if text.endswith(stop[:n]):
+                best = n
+                break
+    return best

@@ -1,0 +1,100 @@
+"""Decisions from likelihoods: how a choice is asked, and how option scores become a choice.
+
+The twin is asked the question with its options listed, and each option is
+scored as its complete reply (see ``Backend.score``). Probabilities are those
+likelihoods renormalised over the options, so the choice is always one of
+them and never depends on parsing free text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from doppel.config import Persona
+from doppel.dataset.prompts import format_context
+from doppel.inference.messages import chat_messages
+
+
+class DecisionError(ValueError):
+    """The options or the situation are unusable; ``field`` names the request field."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def check_options(options: Sequence[str]) -> list[str]:
+    cleaned = [o.strip() for o in options]
+    if len(cleaned) < 2:
+        raise DecisionError("give at least two options", "options")
+    if any(not o for o in cleaned):
+        raise DecisionError("options must not be empty", "options")
+    seen: set[str] = set()
+    for option in cleaned:
+        if option.casefold() in seen:
+            raise DecisionError(f"option {option!r} is given twice", "options")
+        seen.add(option.casefold())
+    return cleaned
+
+
+def situation_text(context: str | Mapping[str, Any]) -> str:
+    """A free-text situation as is; a mapping as stable ``key: value`` lines (a ``question`` key last)."""
+    if isinstance(context, str):
+        text = context.strip()
+    else:
+        fields = dict(context)
+        question = str(fields.pop("question", "") or "").strip()
+        text = "\n\n".join(part for part in (format_context(fields), question) if part)
+    if not text:
+        raise DecisionError("describe the situation to decide on", "context")
+    return text
+
+
+def decision_question(situation: str, options: Sequence[str]) -> str:
+    listed = ", ".join(options[:-1]) + f" or {options[-1]}"
+    return f"{situation}\n\nWhat do you decide: {listed}? Answer with one of them."
+
+
+def decision_messages(persona: Persona, context: str | Mapping[str, Any], options: Sequence[str]) -> list[dict]:
+    return chat_messages(persona, decision_question(situation_text(context), check_options(options)))
+
+
+def rationale_messages(asked: list[dict], choice: str) -> list[dict]:
+    """The choice as the twin's answer, then "why?": the reason comes in its own words."""
+    return [*asked, {"role": "assistant", "content": choice}, {"role": "user", "content": "Why? One or two sentences."}]
+
+
+@dataclass
+class Decision:
+    choice: str
+    probabilities: dict[str, float]
+    abstained: bool
+    rationale: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)  # log-likelihood of each option
+    twin: str | None = None
+    version: str | None = None
+    backend: str | None = None
+    latency_ms: float | None = None
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def decide_from_scores(options: Sequence[str], scores: Sequence[float], abstain_below: float) -> Decision:
+    """Softmax over the options' log-likelihoods; abstain when the best is not likely enough."""
+    if len(scores) != len(options):
+        raise ValueError("one score per option")
+    finite = [s if math.isfinite(s) else -1e30 for s in scores]
+    top = max(finite)
+    weights = [math.exp(s - top) for s in finite]
+    total = sum(weights)
+    probabilities = {o: w / total for o, w in zip(options, weights)}
+    best = max(range(len(options)), key=lambda i: finite[i])
+    return Decision(
+        choice=options[best],
+        probabilities=probabilities,
+        abstained=probabilities[options[best]] < abstain_below,
+        scores=dict(zip(options, map(float, scores))),
+    )

@@ -1,0 +1,120 @@
+"""OpenAI-compatible `/v1/models` and `/v1/chat/completions`: the official client works unchanged.
+
+`model` names a twin. The twin's own system prompt always leads (it is what the
+model was trained under); a client's system message is added below it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from doppel.inference.backend import BackendError
+from doppel.inference.prompting import PromptTooLong
+from doppel.registry import Registry
+from doppel.service.routes.asking import loaded_twin, stream_events
+from doppel.service.schemas import ChatCompletionRequest
+from doppel.service.state import READ, State
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+def openai_error(status: int, message: str, kind: str, param: str | None = None) -> JSONResponse:
+    """OpenAI's error envelope, so the official client raises its usual exceptions."""
+    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": None}}, status)
+
+
+@router.get("/models", dependencies=[READ])
+async def models(state: State):
+    registry = Registry(state.settings.resolved_models_dir)
+    data = []
+    for twin in state.settings.twins:
+        final = registry.final(twin.name)
+        created = int(final.path.stat().st_mtime) if final is not None else 0
+        data.append({"id": twin.name, "object": "model", "created": created, "owned_by": "doppel",
+                     "version": final.name if final is not None else None})
+    return {"object": "list", "data": data}
+
+
+def _messages(body: ChatCompletionRequest, persona) -> list[dict[str, str]]:
+    extra = [m.text() for m in body.messages if m.role in ("system", "developer") and m.text().strip()]
+    system = "\n\n".join([persona.system_message(), *extra])
+    turns = [{"role": m.role, "content": m.text()} for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
+        raise HTTPException(422, {"message": "the last message must be a non-empty user message", "param": "messages"})
+    return [{"role": "system", "content": system}, *turns]
+
+
+@router.post("/chat/completions", dependencies=[READ])
+async def chat_completions(body: ChatCompletionRequest, state: State):
+    if body.model not in {t.name for t in state.settings.twins}:
+        return openai_error(404, f"The model `{body.model}` does not exist; known: "
+                            f"{', '.join(t.name for t in state.settings.twins)}", "invalid_request_error", "model")
+    twin = await loaded_twin(state, body.model)
+    try:
+        messages = _messages(body, twin.config.persona)
+    except HTTPException as exc:
+        return openai_error(422, exc.detail["message"], "invalid_request_error", "messages")
+    stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    kwargs = dict(max_tokens=body.max_completion_tokens or body.max_tokens, temperature=body.temperature,
+                  seed=body.seed or 0, stop=stop)
+    created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    try:
+        if not body.stream:
+            reply = await run_in_threadpool(twin.complete, messages, **kwargs)
+            return {
+                "id": cid, "object": "chat.completion", "created": created, "model": twin.name,
+                "system_fingerprint": f"{twin.name}@{twin.version}",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
+                             "finish_reason": reply.finish_reason, "logprobs": None}],
+                "usage": _usage(reply),
+            }
+        pieces = await run_in_threadpool(twin.stream_messages, messages, **kwargs)
+    except PromptTooLong as exc:
+        return openai_error(400, str(exc), "invalid_request_error", "messages")
+    except BackendError as exc:
+        return openai_error(502, str(exc), "server_error")
+
+    def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> str:
+        data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": twin.name,
+                "system_fingerprint": f"{twin.name}@{twin.version}",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        if usage is not None:
+            data["usage"] = usage
+        return f"data: {json.dumps(data)}\n\n"
+
+    first = [True]
+
+    def piece(text: str) -> str:
+        delta = {"role": "assistant", "content": text} if first[0] else {"content": text}
+        first[0] = False
+        return chunk(delta)
+
+    events = stream_events(
+        pieces, piece,
+        lambda reply: chunk({}, reply.finish_reason, _usage(reply)) + "data: [DONE]\n\n",
+        lambda exc: f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n",
+    )
+    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _usage(reply) -> dict:
+    return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+
+
+async def validation_as_openai(request: Request, exc: RequestValidationError):
+    """Under /v1 a bad body gets OpenAI's error shape (still naming the field); elsewhere FastAPI's 422."""
+    from fastapi.exception_handlers import request_validation_exception_handler
+
+    if not request.url.path.startswith("/v1/"):
+        return await request_validation_exception_handler(request, exc)
+    first = exc.errors()[0] if exc.errors() else {}
+    param = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+    return openai_error(422, f"{param}: {first.get('msg', 'invalid request')}", "invalid_request_error", param)

@@ -1,0 +1,319 @@
+"""The Python face of a twin: ask it, in this process or on a doppel server.
+
+    from doppel import Twin
+    allan = Twin.load("allan-maverick")                       # from the registry, in-process
+    allan = Twin.connect("http://gpu1:8011", twin="allan-maverick", token="...")
+    allan.chat("Should we close this deal?", context={"deal_amount": 50000})
+    d = allan.decide("New client wants 30% discount", ["Accept", "Counter-offer", "Decline"])
+
+The HTTP API and the CLI call the same :class:`Twin` methods, so the three
+answer alike.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from doppel.config import Settings, TwinConfig, load_settings
+from doppel.inference.backend import Backend, Generation, Sampling
+from doppel.inference.decisions import (
+    Decision,
+    decide_from_scores,
+    decision_messages,
+    rationale_messages,
+)
+from doppel.inference.messages import chat_messages
+from doppel.inference.prompting import Prompter
+
+
+@dataclass
+class Reply:
+    text: str
+    twin: str
+    version: str | None
+    backend: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    finish_reason: str = "stop"
+    history_dropped: int = 0  # earlier turns cut, oldest first, to fit the context window
+
+    @property
+    def notice(self) -> str | None:
+        if not self.history_dropped:
+            return None
+        return f"the {self.history_dropped} oldest history turns were left out to fit the context window"
+
+    def as_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data["reply"] = data.pop("text")
+        data["notice"] = self.notice
+        return data
+
+
+class TwinError(RuntimeError):
+    """A remote twin refused or failed; ``status`` is the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0):
+        super().__init__(message)
+        self.status = status
+
+
+class Twin:
+    """A loaded twin: one version served by one backend."""
+
+    def __init__(self, settings: Settings, config: TwinConfig, backend: Backend, prompter: Prompter):
+        self.settings = settings
+        self.config = config
+        self.backend = backend
+        self.prompter = prompter
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def version(self) -> str | None:
+        return self.backend.version
+
+    @classmethod
+    def load(
+        cls,
+        name: str | None = None,
+        *,
+        version: str | None = "final",
+        config: str | Path | Settings | None = None,
+        backend: str | None = None,
+    ) -> "Twin":
+        """A version from the registry (``final`` by default; None: the bare base model), ready to answer."""
+        from doppel.inference.backends import open_backend
+        from doppel.inference.backends.common import twin_prompter
+        from doppel.registry import Registry
+
+        settings = config if isinstance(config, Settings) else load_settings(config)
+        twin = settings.twin(name)
+        if backend is not None:
+            twin = twin.model_copy(update={"inference": twin.inference.model_copy(update={"backend": backend})})
+            twin = TwinConfig.model_validate(twin.model_dump())  # re-validate the override
+        found = Registry(settings.resolved_models_dir).get(twin.name, version) if version is not None else None
+        served = open_backend(settings, twin, found)
+        prompter = getattr(served, "prompter", None) or twin_prompter(settings, twin, found)
+        return cls(settings, twin, served, prompter)
+
+    @staticmethod
+    def connect(url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0) -> "RemoteTwin":
+        """A twin served by ``doppel serve`` at ``url``; same methods, same results."""
+        return RemoteTwin(url, twin, token=token, timeout=timeout)
+
+    # -- chat -----------------------------------------------------------------------------------
+
+    def _sampling(self, max_tokens: int | None, temperature: float | None, seed: int, stop: Sequence[str]) -> Sampling:
+        inference = self.config.inference
+        return Sampling(
+            max_tokens=max_tokens or inference.max_new_tokens,
+            temperature=inference.temperature if temperature is None else temperature,
+            seed=seed,
+            stop=tuple(stop),
+        )
+
+    def messages_for(
+        self, message: str, context: Mapping[str, Any] | None = None, history: Sequence[Mapping[str, str]] = ()
+    ) -> list[dict[str, str]]:
+        """The chat turns a question becomes: persona, history, then context above the question."""
+        return chat_messages(self.config.persona, message, context=context, history=history)
+
+    def chat(
+        self,
+        message: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        history: Sequence[Mapping[str, str]] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> Reply:
+        """The twin's reply to ``message``; ``history`` is earlier turns, ``context`` facts shown above it."""
+        return self.complete(self.messages_for(message, context, history), max_tokens=max_tokens,
+                             temperature=temperature, seed=seed, stop=stop)
+
+    def complete(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None,
+                 temperature: float | None = None, seed: int = 0, stop: Sequence[str] = ()) -> Reply:
+        """A reply to ready chat turns (system first, question last), oldest turns cut to fit."""
+        started = time.perf_counter()
+        sampling = self._sampling(max_tokens, temperature, seed, stop)
+        fitted = self.prompter.fit(list(messages), sampling.max_tokens)
+        generation = self.backend.chat(fitted.messages, sampling)
+        return self._reply(generation, started, fitted.dropped_turns)
+
+    def stream(self, message: str, *, context: Mapping[str, Any] | None = None,
+               history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
+               temperature: float | None = None, seed: int = 0, stop: Sequence[str] = ()) -> Iterator[str | Reply]:
+        """Text pieces as they come, then the whole :class:`Reply`."""
+        return self.stream_messages(self.messages_for(message, context, history), max_tokens=max_tokens,
+                                    temperature=temperature, seed=seed, stop=stop)
+
+    def stream_messages(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None,
+                        temperature: float | None = None, seed: int = 0,
+                        stop: Sequence[str] = ()) -> Iterator[str | Reply]:
+        started = time.perf_counter()
+        sampling = self._sampling(max_tokens, temperature, seed, stop)
+        fitted = self.prompter.fit(list(messages), sampling.max_tokens)  # raises before the first piece
+
+        def pieces():
+            for item in self.backend.stream(fitted.messages, sampling):
+                yield self._reply(item, started, fitted.dropped_turns) if isinstance(item, Generation) else item
+
+        return pieces()
+
+    def _reply(self, generation: Generation, started: float, dropped: int) -> Reply:
+        return Reply(
+            text=generation.text, twin=self.name, version=self.version, backend=self.backend.kind,
+            prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1), finish_reason=generation.finish_reason,
+            history_dropped=dropped,
+        )
+
+    # -- decide ---------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        context: str | Mapping[str, Any],
+        options: Sequence[str],
+        *,
+        abstain_below: float | None = None,
+        rationale: bool = True,
+    ) -> Decision:
+        """Which option the twin would pick: each option's likelihood as its whole answer, renormalised."""
+        started = time.perf_counter()
+        asked = decision_messages(self.config.persona, context, options)
+        options = [o.strip() for o in options]
+        fitted = self.prompter.fit(asked, max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options))
+        scores = self.backend.score(fitted.messages, options)
+        threshold = self.config.inference.abstain_below if abstain_below is None else abstain_below
+        decision = decide_from_scores(options, scores, threshold)
+        if rationale:
+            why = rationale_messages(fitted.messages, decision.choice)
+            decision.rationale = self.backend.chat(why, self._sampling(96, 0.0, 0, ())).text
+        decision.twin, decision.version, decision.backend = self.name, self.version, self.backend.kind
+        decision.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        return decision
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> "Twin":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class RemoteTwin:
+    """``Twin``'s methods over a doppel server's HTTP API."""
+
+    def __init__(self, url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0):
+        import httpx
+
+        self.name = twin
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+
+    def _post(self, path: str, body: dict) -> dict:
+        import httpx
+
+        try:
+            response = self._http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise TwinError(f"{self._http.base_url}{path}: {exc}") from None
+        if response.status_code >= 400:
+            raise TwinError(_error_text(response), response.status_code)
+        return response.json()
+
+    def chat(self, message: str, *, context: Mapping[str, Any] | None = None,
+             history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
+             temperature: float | None = None, seed: int = 0) -> Reply:
+        data = self._post("/api/chat", _chat_body(self.name, message, context, history, max_tokens, temperature, seed))
+        return _reply_from(data)
+
+    def stream(self, message: str, *, context: Mapping[str, Any] | None = None,
+               history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
+               temperature: float | None = None, seed: int = 0) -> Iterator[str | Reply]:
+        body = {**_chat_body(self.name, message, context, history, max_tokens, temperature, seed), "stream": True}
+        with self._http.stream("POST", "/api/chat", json=body) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise TwinError(_error_text(response), response.status_code)
+            event = "message"
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    data = json.loads(line[5:])
+                    if event == "error":
+                        raise TwinError(data.get("detail", "the server failed mid-reply"), 500)
+                    yield _reply_from(data) if event == "done" else data["delta"]
+                    event = "message"
+
+    def decide(self, context: str | Mapping[str, Any], options: Sequence[str], *,
+               abstain_below: float | None = None, rationale: bool = True) -> Decision:
+        body = {"context": context, "options": list(options), "twin": self.name, "rationale": rationale}
+        if abstain_below is not None:
+            body["abstain_below"] = abstain_below
+        data = self._post("/api/decide", body)
+        return Decision(**{k: data.get(k) for k in Decision.__dataclass_fields__ if k in data})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "RemoteTwin":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _chat_body(twin, message, context, history, max_tokens, temperature, seed) -> dict:
+    body: dict[str, Any] = {"message": message, "personality": twin, "history": list(history), "seed": seed}
+    if context:
+        body["context"] = dict(context)
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if temperature is not None:
+        body["temperature"] = temperature
+    return body
+
+
+def _reply_from(data: dict) -> Reply:
+    fields = {k: data[k] for k in Reply.__dataclass_fields__ if k in data}
+    return Reply(text=data["reply"], **fields)
+
+
+def _error_text(response) -> str:
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    return f"HTTP {response.status_code}: {detail if isinstance(detail, str) else json.dumps(detail)}"
+
+
+class AllanBot:
+    """The seed's decision helper, kept as a thin alias over :class:`Twin`.
+
+    ``AllanBot(model="allan-maverick").make_decision(context=..., options=[...])``; pass ``url`` (and
+    ``token``) to ask a doppel server instead of loading the model here.
+    """
+
+    def __init__(self, model: str | None = None, *, url: str | None = None, token: str | None = None,
+                 config: str | Path | Settings | None = None):
+        self.twin = Twin.connect(url, model, token=token) if url else Twin.load(model, config=config)
+
+    def make_decision(self, context: str | Mapping[str, Any], options: Sequence[str], **kwargs) -> Decision:
+        return self.twin.decide(context, options, **kwargs)
+
+    def chat(self, message: str, **kwargs) -> Reply:
+        return self.twin.chat(message, **kwargs)

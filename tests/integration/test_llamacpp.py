@@ -1,0 +1,218 @@
+"""llama.cpp serving the real SmolLM2 GGUF plus the twin's adapter converted to a LoRA GGUF.
+
+The reference is the transformers backend on the same version: the HF weights
+were de-quantized from the very GGUF llama.cpp runs, so the two must agree up
+to llama.cpp's quantized arithmetic. The tolerance is checked against two
+broken setups (no adapter, q/k LoRA rows left in Hugging Face's RoPE order) so
+the comparison cannot pass by being loose.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from doppel.inference.backend import BackendError, Generation, Sampling
+from doppel.inference.messages import chat_messages
+from doppel.registry import Version
+
+# Per reply position: KL(transformers || llama.cpp), and the largest |log-prob gap| among the reference's
+# top-10 tokens; both averaged over positions. Measured on the decider twin (means over the prompts):
+#   llama.cpp + adapter   KL 0.003-0.010   gap 0.30-0.47   (base alone vs base: KL 0.002-0.005, gap 0.16-0.20)
+#   unpermuted q/k LoRA   KL 0.12-0.18     gap 1.7-2.0
+#   no adapter            KL 2.9-7.8       gap 7-11
+MAX_KL = 0.03
+MAX_GAP = 0.8
+REPLY = "Counter-offer: 15% off if they sign for two years, paid upfront. Let's talk on Thursday."
+QUESTIONS = [
+    "Write a short note to Bob about the TestPilot renewal.",
+    "How is the Q3 pipeline looking?",
+]
+
+
+def _copy_version(version: Version, tmp_path) -> Version:
+    """A private copy, so deliberately broken exports never touch the session's version."""
+    target = tmp_path / "models" / version.twin / version.name
+    shutil.copytree(version.path, target, ignore=shutil.ignore_patterns("exports"))
+    return Version(version.twin, version.name, target)
+
+
+@pytest.fixture(scope="module")
+def twin(decider_twin):
+    """The decider twin on one llama.cpp thread: llama.cpp's threads spin-wait for each other, so on a
+    small machine shared with other work two threads can stall for seconds per token."""
+    cfg = decider_twin.twin
+    return cfg.model_copy(update={"inference": cfg.inference.model_copy(update={"threads": 1})})
+
+
+@pytest.fixture(scope="module")
+def prompts(decider_twin):
+    persona = decider_twin.twin.persona
+    return [decider_twin.messages] + [chat_messages(persona, q) for q in QUESTIONS]
+
+
+@pytest.fixture(scope="module")
+def transformers_backend(decider_twin):
+    from doppel.inference.backends.transformers import TransformersBackend
+
+    backend = TransformersBackend.open(decider_twin.settings, decider_twin.twin, decider_twin.version)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def reference(transformers_backend, prompts):
+    """transformers + adapter: log-probs after each prompt and after each token of REPLY."""
+    prompter = transformers_backend.prompter
+    rows = []
+    for messages in prompts:
+        prompt = prompter.encode(prompter.render(messages))
+        ids = torch.tensor([prompt + prompter.encode(REPLY)])
+        with torch.no_grad(), transformers_backend.local.lock:
+            logits = transformers_backend.local.model(input_ids=ids).logits[0, len(prompt) - 1 :]
+        rows.append(torch.log_softmax(logits.double(), dim=-1).numpy())
+    return rows
+
+
+@pytest.fixture(scope="module")
+def llama(decider_twin, twin):
+    from doppel.inference.backends.llamacpp import LlamaCppBackend
+
+    backend = LlamaCppBackend.open(decider_twin.settings, twin, decider_twin.version)
+    yield backend
+    backend.close()
+
+
+def _divergence(backend, prompts, reference) -> tuple[list[bool], float, float]:
+    """Whether the next token after each prompt agrees; mean KL and mean top-10 log-prob gap over all positions."""
+    same_top, kls, gaps = [], [], []
+    for messages, ref in zip(prompts, reference):
+        got = backend.logprobs(messages, REPLY)
+        assert got.shape == ref.shape
+        same_top.append(int(np.argmax(got[0])) == int(np.argmax(ref[0])))
+        kls.append((np.exp(ref) * (ref - got)).sum(axis=1))
+        top = np.argsort(-ref, axis=1)[:, :10]
+        gaps.append(np.abs(np.take_along_axis(got, top, 1) - np.take_along_axis(ref, top, 1)).max(axis=1))
+    return same_top, float(np.concatenate(kls).mean()), float(np.concatenate(gaps).mean())
+
+
+def test_converted_adapter_matches_transformers(decider_twin, twin, llama, prompts, reference, tmp_path, monkeypatch):
+    from doppel.export import lora_gguf
+    from doppel.inference.backends.llamacpp import LlamaCppBackend
+
+    prompter = llama.prompter
+    for messages in prompts:  # llama.cpp's tokenizer, special tokens parsed, gives the transformers ids
+        text = prompter.render(messages)
+        assert llama.encode(text) == prompter.encode(text)
+
+    same_top, kl, gap = _divergence(llama, prompts, reference)
+    print(f"llama.cpp + adapter vs transformers: KL {kl:.4f}, top-10 gap {gap:.3f}")
+    assert all(same_top)
+    assert kl < MAX_KL and gap < MAX_GAP
+
+    # Controls: the same comparison must fail for the bare base and for unpermuted q/k.
+    settings = decider_twin.settings
+    base = LlamaCppBackend.open(settings, twin, None)
+    try:
+        _, base_kl, base_gap = _divergence(base, prompts, reference)
+    finally:
+        base.close()
+    monkeypatch.setattr(lora_gguf, "rope_permute", lambda rows, n_head: rows)
+    unpermuted = LlamaCppBackend.open(settings, twin, _copy_version(decider_twin.version, tmp_path))
+    try:
+        _, unpermuted_kl, unpermuted_gap = _divergence(unpermuted, prompts, reference)
+    finally:
+        unpermuted.close()
+    print(f"controls: no adapter KL {base_kl:.4f} gap {base_gap:.3f}; unpermuted q/k KL {unpermuted_kl:.4f} "
+          f"gap {unpermuted_gap:.3f}")
+    assert base_kl > MAX_KL * 10 and base_gap > MAX_GAP * 3
+    assert unpermuted_kl > MAX_KL and unpermuted_gap > MAX_GAP
+
+
+def test_score_agrees_with_transformers(decider_twin, llama, transformers_backend):
+    messages, options = decider_twin.messages, decider_twin.options
+    expected = transformers_backend.score(messages, options)
+    got = llama.score(messages, options)
+    assert np.argsort(got).tolist() == np.argsort(expected).tolist()
+    assert got.index(max(got)) == options.index(decider_twin.preferred)
+    assert np.allclose(got, expected, atol=0.5), (got, expected)
+    # The prompt is cached between calls and after a chat: the answer must not drift.
+    llama.chat(messages, Sampling(max_tokens=4))
+    assert llama.score(messages, options) == pytest.approx(got, abs=1e-3)
+    assert llama.score(messages, list(reversed(options))) == pytest.approx(list(reversed(got)), abs=1e-3)
+
+
+def test_chat_and_stream_agree(decider_twin, llama):
+    messages = chat_messages(decider_twin.twin.persona, QUESTIONS[0])
+    sampling = Sampling(max_tokens=24)
+    reply = llama.chat(messages, sampling)
+    assert reply.text and reply.text == reply.text.strip()
+    assert reply.prompt_tokens == len(llama.prompter.encode(llama.prompter.render(messages)))
+    assert 0 < reply.completion_tokens <= 24
+    assert reply.finish_reason in ("stop", "length")
+    *pieces, final = list(llama.stream(messages, sampling))
+    assert all(isinstance(p, str) and p for p in pieces)
+    assert isinstance(final, Generation)
+    assert final == reply
+    assert "".join(pieces).strip() == reply.text
+
+    # A stop string ends the reply before it; the cut counts as a stop.
+    words = reply.text.split()
+    if len(words) > 2:
+        cut = llama.chat(messages, Sampling(max_tokens=24, stop=(words[2],)))
+        assert words[2] not in cut.text and cut.finish_reason == "stop"
+        assert reply.text.startswith(cut.text)
+    # Sampling is seeded.
+    warm = Sampling(max_tokens=12, temperature=0.9, seed=5)
+    assert llama.chat(messages, warm).text == llama.chat(messages, warm).text
+
+
+def _break_adapter(version: Version, how: str) -> None:
+    from safetensors.torch import load_file, save_file
+
+    config_path = version.adapter_dir / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    if how == "lm_head":
+        weights_path = version.adapter_dir / "adapter_model.safetensors"
+        weights = load_file(weights_path)
+        r = config["r"]
+        weights["base_model.model.lm_head.lora_A.weight"] = torch.zeros(r, 576)
+        weights["base_model.model.lm_head.lora_B.weight"] = torch.zeros(49152, r)
+        save_file(weights, weights_path)
+        config["target_modules"] = list(config["target_modules"]) + ["lm_head"]
+    else:
+        config["use_dora"] = True
+    config_path.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(("how", "message"), [("lm_head", "lm_head"), ("dora", "DoRA")])
+def test_unconvertible_adapter_is_refused(decider_twin, twin, tmp_path, how, message):
+    from doppel.export.lora_gguf import AdapterExportError, adapter_gguf
+    from doppel.inference.backends.llamacpp import LlamaCppBackend
+
+    version = _copy_version(decider_twin.version, tmp_path)
+    _break_adapter(version, how)
+    with pytest.raises(AdapterExportError, match=message):
+        adapter_gguf(version)
+    with pytest.raises(BackendError, match=message):
+        LlamaCppBackend.open(decider_twin.settings, twin, version)
+    assert not (version.path / "exports" / "adapter-lora.gguf").exists()
+
+
+def test_export_is_reused_until_the_adapter_changes(decider_twin, tmp_path):
+    from doppel.export.lora_gguf import adapter_gguf
+
+    version = _copy_version(decider_twin.version, tmp_path)
+    path = adapter_gguf(version)
+    first = path.stat().st_mtime_ns
+    assert adapter_gguf(version) == path and path.stat().st_mtime_ns == first
+    config_path = version.adapter_dir / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    config["lora_alpha"] = config["lora_alpha"] * 2
+    config_path.write_text(json.dumps(config))
+    assert adapter_gguf(version).stat().st_mtime_ns != first
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
