@@ -190,3 +190,31 @@ def test_a_new_final_is_served_without_a_restart(server, decider_twin):
         assert r.status_code == 200 and r.json()["version"] == newer.name
     finally:
         registry.promote("allan-maverick", "v1.0")
+
+
+def _cli(decider_twin, tmp_path, *args, stdin: str | None = None):
+    import subprocess
+    import sys
+
+    config = tmp_path / "doppel.toml"
+    config.write_text(f'home = "{decider_twin.settings.home}"\n\n[[twins]]\nname = "allan-maverick"\n')
+    return subprocess.run([sys.executable, "-m", "doppel", *args, "--config", str(config)], input=stdin,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_decide_prints_the_choice_as_json(decider_twin, tmp_path):
+    done = _cli(decider_twin, tmp_path, "decide", "New client wants 30% discount",
+                "-o", "Accept", "-o", "Counter-offer", "-o", "Decline", "--json", "--no-rationale")
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    assert decision["choice"] == decider_twin.preferred and decision["version"] == "v1.0"
+    bad = _cli(decider_twin, tmp_path, "decide", "x", "-o", "Accept")
+    assert bad.returncode == 1 and "at least two options" in bad.stderr
+
+
+def test_cli_interactive_chat_keeps_the_conversation(decider_twin, tmp_path):
+    done = _cli(decider_twin, tmp_path, "chat", "--max-new-tokens", "6",
+                stdin="Write an email to Dana about pricing.\n/reset\nAnd to Bob?\n/quit\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("allan-maverick> ") == 2
+    assert "conversation forgotten" in done.stderr
