@@ -80,6 +80,7 @@ class TrainOutcome:
     metrics: dict = field(default_factory=dict)
     dataset: Dataset | None = None
     fit: FitResult | None = None
+    published: object | None = None  # doppel.export.publish.Published when export.after_promotion ran
 
 
 def training_config(twin: TwinConfig, overrides: dict | None) -> TrainingConfig:
@@ -216,6 +217,14 @@ def train_twin(
     except BaseException as exc:
         finish_run(db, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
+    if outcome.promoted and twin.export.after_promotion:
+        # After the training model is gone (memory): merging loads the base again.
+        _stage("export", reporter, hooks)
+        from doppel.export.publish import publish
+
+        published = publish(settings, twin, outcome.version)
+        outcome.message = f"{outcome.message}; {published.summary()}"
+        outcome.published = published
     finish_run(
         db, run_id, "succeeded",
         version=outcome.version.name if outcome.version else None,

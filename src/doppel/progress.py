@@ -27,6 +27,7 @@ _STAGE_TEXT = {
     "gate": "Comparing with the final version (promotion gate)",
     "register": "Registering the version",
     "compare": "Comparing base, twin and real replies on held-out prompts",
+    "export": "Exporting the new final version (merge, GGUF, Modelfile) and pushing it to Ollama hosts",
 }
 
 

@@ -121,6 +121,21 @@ def _check_fields(body, fields: dict[str, tuple[str, ...]], go_types: dict[str, 
     return body
 
 
+def _check_option(key: str, value) -> None:
+    """One Modelfile parameter (a generate option, a create parameter) of the kind Ollama expects."""
+    kind = OPTION_KINDS.get(key)
+    if kind is None:
+        raise _Refused(400, f'invalid option provided: "{key}"')
+    ok = {
+        "integer": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "stop": isinstance(value, str) or (isinstance(value, list) and all(isinstance(s, str) for s in value)),
+    }[kind]
+    if value is not None and not ok:
+        raise _Refused(400, f'option "{key}" must be of type {"array" if kind == "stop" else kind}')
+
+
 def _check_generate(body) -> dict:
     """The request as Ollama would take it, or _Refused with Ollama's status and error text.
 
@@ -136,17 +151,7 @@ def _check_generate(body) -> dict:
     if body.get("raw") and (body.get("template") or body.get("system") or body.get("context")):
         raise _Refused(400, "raw mode does not support template, system, or context")
     for key, value in (body.get("options") or {}).items():
-        kind = OPTION_KINDS.get(key)
-        if kind is None:
-            raise _Refused(400, f'invalid option provided: "{key}"')
-        ok = {
-            "integer": isinstance(value, (int, float)) and not isinstance(value, bool),
-            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-            "boolean": isinstance(value, bool),
-            "stop": isinstance(value, str) or (isinstance(value, list) and all(isinstance(s, str) for s in value)),
-        }[kind]
-        if value is not None and not ok:
-            raise _Refused(400, f'option "{key}" must be of type {"array" if kind == "stop" else kind}')
+        _check_option(key, value)
     for feature in ("suffix", "images", "format", "think"):
         if body.get(feature):
             raise _Refused(400, f"this test server does not implement {feature!r}")
@@ -239,10 +244,10 @@ class OllamaStore:
             layers.append({"digest": "sha256:" + digest[7:].lower(), "size": blob.stat().st_size})
             events.append({"status": f"using existing layer {layers[-1]['digest']}"})
         for key, value in (req.get("parameters") or {}).items():
-            if key not in OPTION_KINDS:
-                return events + [{"error": f"unknown parameter '{key}'", "status": 400}]
-            if OPTION_KINDS[key] == "stop" and not (isinstance(value, str) or isinstance(value, list)):
-                return events + [{"error": f"invalid value for parameter '{key}'", "status": 400}]
+            try:
+                _check_option(key, value)
+            except _Refused as exc:
+                return events + [{"error": exc.message, "status": 400}]
         for kind in ("template", "system", "parameters"):
             if req.get(kind):
                 text = json.dumps(req[kind], sort_keys=True)

@@ -37,7 +37,7 @@ QUESTIONS = [
 def _copy_version(version: Version, tmp_path) -> Version:
     """A private copy, so deliberately broken exports never touch the session's version."""
     target = tmp_path / "models" / version.twin / version.name
-    shutil.copytree(version.path, target, ignore=shutil.ignore_patterns("exports"))
+    shutil.copytree(version.path, target, ignore=shutil.ignore_patterns("export"))
     return Version(version.twin, version.name, target)
 
 
@@ -200,7 +200,7 @@ def test_unconvertible_adapter_is_refused(decider_twin, twin, tmp_path, how, mes
         adapter_gguf(version)
     with pytest.raises(BackendError, match=message):
         LlamaCppBackend.open(decider_twin.settings, twin, version)
-    assert not (version.path / "exports" / "adapter-lora.gguf").exists()
+    assert not (version.path / "export" / "adapter-lora.gguf").exists()
 
 
 def test_export_is_reused_until_the_adapter_changes(decider_twin, tmp_path):
