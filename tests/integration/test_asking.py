@@ -218,3 +218,27 @@ def test_cli_interactive_chat_keeps_the_conversation(decider_twin, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("allan-maverick> ") == 2
     assert "conversation forgotten" in done.stderr
+
+
+def test_one_process_serves_several_twins(decider_twin):
+    """The server's model cache holds one loaded twin per name, each on its own version."""
+    from doppel.config import Settings
+    from doppel.service.models import ModelCache
+
+    registry = Registry(decider_twin.settings.resolved_models_dir)
+    source = registry.get("allan-maverick", "v1.0")
+    if registry.final("bob") is None:
+        bob = registry.register("bob", lambda f: [shutil.copytree(source.path / p, f / p) for p in ("adapter", "tokenizer")],
+                                mode="full", manifest={})
+        registry.promote("bob", bob.name)
+    settings = Settings.model_validate({"home": str(decider_twin.settings.home),
+                                        "twins": [{"name": "allan-maverick"},
+                                                  {"name": "bob", "persona": {"name": "Bob Stone"}}]})
+    cache = ModelCache(settings)
+    try:
+        allan, bob = cache.get("allan-maverick"), cache.get("bob")
+        assert allan is not bob and allan is cache.get("allan-maverick")
+        assert bob.messages_for("hi")[0]["content"] != allan.messages_for("hi")[0]["content"]  # each its persona
+        assert bob.chat("Write an email to Dana about pricing.", max_tokens=6).twin == "bob"
+    finally:
+        cache.close()
