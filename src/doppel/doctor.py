@@ -93,10 +93,19 @@ def _memory() -> Check:
     return Check("memory", status, f"{available:.1f} GiB available{fix}")
 
 
+def _converter(settings: Settings) -> Check:
+    from doppel.export.gguf import GGUFExportError, converter_script
+
+    try:
+        return Check("gguf converter", "ok", f"llama.cpp's converter at {converter_script(settings.home)}")
+    except GGUFExportError as exc:
+        return Check("gguf converter", "warn", f"`doppel export` cannot make GGUF files: {exc}")
+
+
 def run_checks(settings: Settings) -> list[Check]:
     checks, db = _database(settings)
     if db is not None:
         checks += _tables(settings, db)
     checks += _base_models(settings)
-    checks += [_gpu(), _disk(settings), _memory()]
+    checks += [_gpu(), _converter(settings), _disk(settings), _memory()]
     return checks
