@@ -12,38 +12,22 @@ from typing import Iterator, Sequence
 
 import httpx
 
-from doppel.config import Settings, TwinConfig
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
-from doppel.inference.backends.common import twin_prompter
 from doppel.inference.backends.remote_scoring import (
     HOT_TEMPERATURE,
     TOP_LOGPROBS,
     Alternatives,
-    HostPool,
+    RemoteBackend,
     score_by_prefix_walk,
 )
-from doppel.inference.prompting import Prompter
-from doppel.registry import Version
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 REPEAT_PENALTY = 1.1  # stands in for the in-process backend's repeated-3-gram ban
 
 
-class OllamaBackend:
+class OllamaBackend(RemoteBackend):
     kind = "ollama"
-
-    def __init__(self, hosts: HostPool, model: str, prompter: Prompter, version: str | None):
-        self.hosts = hosts
-        self.model = model
-        self.prompter = prompter
-        self.version = version
-
-    @classmethod
-    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> "OllamaBackend":
-        cfg = twin.inference
-        pool = HostPool(cfg.hosts or [DEFAULT_HOST], timeout=cfg.timeout_seconds)
-        prompter = twin_prompter(settings, twin, version)
-        return cls(pool, cfg.model or twin.name, prompter, version.name if version is not None else None)
+    default_url = DEFAULT_HOST
 
     # -- requests ---------------------------------------------------------------------------------------------
 
@@ -138,5 +122,3 @@ class OllamaBackend:
             return None  # it generated an end token, which Ollama reports no log-probs for
         raise BackendError("Ollama generated a token but listed no log-probs for it; scoring needs Ollama 0.12.11 or later")
 
-    def close(self) -> None:
-        self.hosts.close()

@@ -14,39 +14,26 @@ from typing import Iterator, Sequence
 
 import httpx
 
-from doppel.config import Settings, TwinConfig
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
-from doppel.inference.backends.common import twin_prompter
 from doppel.inference.backends.remote_scoring import (
     HOT_TEMPERATURE,
     TOP_LOGPROBS,
     Alternatives,
-    HostPool,
+    RemoteBackend,
     score_by_prefix_walk,
 )
-from doppel.inference.prompting import Prompter
-from doppel.registry import Version
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(RemoteBackend):
     kind = "openai"
-
-    def __init__(self, hosts: HostPool, model: str, prompter: Prompter, version: str | None):
-        self.hosts = hosts
-        self.model = model
-        self.prompter = prompter
-        self.version = version
+    default_url = DEFAULT_BASE_URL
 
     @classmethod
-    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> "OpenAICompatBackend":
-        cfg = twin.inference
+    def _headers(cls, cfg) -> dict[str, str] | None:
         key = os.environ.get(cfg.api_key_env) if cfg.api_key_env else None
-        headers = {"Authorization": f"Bearer {key}"} if key else None
-        pool = HostPool(cfg.hosts or [DEFAULT_BASE_URL], timeout=cfg.timeout_seconds, headers=headers)
-        prompter = twin_prompter(settings, twin, version)
-        return cls(pool, cfg.model or twin.name, prompter, version.name if version is not None else None)
+        return {"Authorization": f"Bearer {key}"} if key else None
 
     def _body(self, prompt: str, sampling: Sampling, stream: bool) -> dict:
         return {
@@ -172,8 +159,6 @@ class OpenAICompatBackend:
             return None  # it generated an end token, which llama.cpp reports no log-probs for
         raise BackendError("the server generated a token but listed no log-probs for it (logprobs unsupported?)")
 
-    def close(self) -> None:
-        self.hosts.close()
 
 
 def _json(response: httpx.Response) -> dict:

@@ -164,3 +164,33 @@ def lookup(alternatives: Alternatives, piece: str, end_marker: str | None) -> fl
     if not math.isfinite(value):
         raise BackendError(f"the server listed a non-finite log-prob ({value}) for {piece!r}")
     return float(value)
+
+
+class RemoteBackend:
+    """What the Ollama and OpenAI-compatible backends share: a host pool, the remote model's name, the prompter."""
+
+    kind = "remote"
+    default_url = ""
+
+    def __init__(self, hosts: HostPool, model: str, prompter, version: str | None):
+        self.hosts = hosts
+        self.model = model
+        self.prompter = prompter
+        self.version = version
+
+    @classmethod
+    def _headers(cls, cfg) -> dict[str, str] | None:
+        return None
+
+    @classmethod
+    def open(cls, settings, twin, version):
+        from doppel.inference.backends.common import twin_prompter
+
+        cfg = twin.inference
+        pool = HostPool(cfg.hosts or [cls.default_url], timeout=cfg.timeout_seconds, headers=cls._headers(cfg))
+        prompter = twin_prompter(settings, twin, version)
+        return cls(pool, cfg.model or twin.name, prompter, version.name if version is not None else None)
+
+    def close(self) -> None:
+        self.hosts.close()
+
