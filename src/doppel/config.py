@@ -32,6 +32,16 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 _TWIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
+# The scorecard's headline numbers, by the dotted names promotion.min_scores / max_scores use.
+SCORE_NAMES = (
+    "fit.train_loss", "fit.val_loss", "fit.val_perplexity", "fit.base_val_loss", "fit.improvement",
+    "style.twin_share", "style.base_share", "style.real_share", "style.twin_similarity", "style.base_similarity",
+    "style.twin_habit_distance", "style.base_habit_distance",
+    "decisions.accuracy", "decisions.base_accuracy", "decisions.brier", "decisions.chance",
+    "personality.share", "human.share_fooled", "human.mean_score", "human.reviews",
+)
+
+
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the key to fix."""
 
@@ -223,6 +233,60 @@ class PromotionConfig(_Strict):
     gate_examples: int = Field(
         256, ge=1, description="Size of the fixed validation set both versions are scored on (first by stable hash)."
     )
+    min_scores: dict[str, float] = Field(
+        default_factory=dict,
+        description="Scorecard numbers a new version must reach, by dotted name (see `doppel eval --json`), e.g. "
+        "{\"style.twin_share\" = 0.5}. Any entry here or in max_scores makes training evaluate the candidate.",
+    )
+    max_scores: dict[str, float] = Field(
+        default_factory=dict,
+        description="Scorecard numbers a new version must stay at or under, e.g. {\"fit.val_loss\" = 3.0}.",
+    )
+
+    @field_validator("min_scores", "max_scores")
+    @classmethod
+    def _known_scores(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(SCORE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown scorecard numbers {unknown}; known: {', '.join(SCORE_NAMES)}")
+        return value
+
+    @property
+    def needs_scorecard(self) -> bool:
+        return bool(self.min_scores or self.max_scores)
+
+
+class DealOutcomes(_Strict):
+    """Which deal stages count as a decided deal when scenarios are derived from the person's closed deals."""
+
+    won: list[str] = Field(default_factory=lambda: ["closed_won"], description="Stage values meaning the deal was won.")
+    lost: list[str] = Field(default_factory=lambda: ["closed_lost"], description="Stage values meaning it was lost.")
+
+
+class EvaluationConfig(_Strict):
+    """The scorecard (`doppel eval`): held-out style match, decisions, personality probes, human review."""
+
+    scenarios: list[Path] | None = Field(
+        None,
+        description="Decision scenario files (YAML or JSONL: context, options, choice). Default: the demo persona's "
+        "own scenarios when the persona is the built-in demo one, else none.",
+    )
+    probes: list[str] | None = Field(
+        None,
+        description="Personality probe prompts. Default: the demo persona's probes for the demo persona, else a "
+        "generic set.",
+    )
+    style_examples: int = Field(
+        32, ge=1, le=10000, description="Held-out validation prompts the twin and the base model answer for style."
+    )
+    other_texts: int = Field(
+        500, ge=5, description="Texts by other authors (same database) the authorship classifier learns from."
+    )
+    deal_scenarios: bool = Field(True, description="Also derive decisions from the person's closed held-out deals.")
+    deal_outcomes: DealOutcomes = DealOutcomes()
+    max_new_tokens: int = Field(96, ge=8, le=2048, description="Reply length cap for evaluation replies.")
+    batch_size: int = Field(8, ge=1, le=256, description="Prompts generated together (greedy, left-padded).")
+    seed: int = Field(0, description="Seed of everything random in an evaluation; same seed, same numbers.")
 
 
 class InferenceConfig(_Strict):
@@ -275,6 +339,7 @@ class TwinConfig(_Strict):
     promotion: PromotionConfig = PromotionConfig()
     inference: InferenceConfig = InferenceConfig()
     export: ExportConfig = ExportConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
     @field_validator("name")
     @classmethod

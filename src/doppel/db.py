@@ -56,6 +56,18 @@ CREATE INDEX IF NOT EXISTS runs_twin_created ON {SCHEMA}.runs (twin, created_at 
 -- and however many workers there are: the database refuses the second.
 CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active_per_twin ON {SCHEMA}.runs (twin)
     WHERE state IN ('queued', 'running') AND mode <> 'evaluate';
+-- Blind reviews of the scorecard's pairs: which reply did the person write, and a 1-10 score of the twin's.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.reviews (
+    id          BIGSERIAL PRIMARY KEY,
+    twin        TEXT NOT NULL,
+    version     TEXT NOT NULL,
+    pair_id     TEXT NOT NULL,
+    reviewer    TEXT NOT NULL,
+    picked      TEXT NOT NULL CHECK (picked IN ('real', 'twin', 'cant_tell')),
+    score       SMALLINT NOT NULL CHECK (score BETWEEN 1 AND 10),
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    UNIQUE (twin, version, pair_id, reviewer)
+);
 """
 
 

@@ -325,10 +325,18 @@ def _run(
         parent=parent,
     )
     promoted = gate["passed"] if promote is None else promote
+    if promote is None and gate["passed"] and twin.promotion.needs_scorecard:
+        # The thresholds name scorecard numbers: score the candidate before it can become final.
+        _stage("evaluate", reporter, hooks)
+        del model
+        promoted = _scorecard_gate(settings, twin, version, db, gate)
+        metrics["gate"] = gate
     if promoted:
         registry.promote(twin.name, version.name)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     message = f"{version.name} is final" if promoted else f"{version.name} kept as a candidate: {gate['reason']}"
+    if promoted and "scorecard" in gate:
+        message += "; scorecard thresholds met"
     return TrainOutcome(run_id, mode, version, promoted, message, metrics, dataset, result)
 
 
@@ -363,6 +371,22 @@ def _gate(model, final: Version | None, mode: Mode, result: FitResult, dataset: 
     )
     return {"passed": passed, "reason": reason, "val_loss": new_loss, "final_val_loss": final_loss,
             "compared_with": final.name, "tolerance": tolerance}
+
+
+def _scorecard_gate(settings: Settings, twin: TwinConfig, version: Version, db: Database, gate: dict) -> bool:
+    """Evaluate the candidate and check promotion.min_scores / max_scores; records the outcome in ``gate``."""
+    from doppel.evaluation.scorecard import check_scores, evaluate_version, headline
+
+    card = evaluate_version(settings, twin.name, version.name, db=db)
+    problems = check_scores(card, twin.promotion.min_scores, twin.promotion.max_scores)
+    checked = {k: v for k, v in headline(card).items() if k in {**twin.promotion.min_scores, **twin.promotion.max_scores}}
+    gate["scorecard"] = {"checked": checked, "problems": problems, "report": card.get("report")}
+    if problems:
+        gate["passed"] = False
+        gate["reason"] = "scorecard: " + "; ".join(problems)
+    else:
+        gate["reason"] = f"{gate['reason']}; scorecard thresholds met"
+    return not problems
 
 
 def _metrics(result: FitResult, dataset: Dataset, placement: Placement, cfg: TrainingConfig, wall: float,

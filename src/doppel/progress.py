@@ -26,6 +26,7 @@ _STAGE_TEXT = {
     "train": "Training",
     "gate": "Comparing with the final version (promotion gate)",
     "register": "Registering the version",
+    "evaluate": "Scoring the candidate (promotion.min_scores / max_scores)",
     "compare": "Comparing base, twin and real replies on held-out prompts",
     "export": "Exporting the new final version (merge, GGUF, Modelfile) and pushing it to Ollama hosts",
 }

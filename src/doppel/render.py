@@ -145,3 +145,75 @@ def print_decision(console: Console, decision) -> None:
         console.print(Text(f"“{decision.rationale}”", style="italic"))
     console.print(f"[dim]{decision.twin} {decision.version or 'base'} ({decision.backend}) · "
                   f"{(decision.latency_ms or 0) / 1000:.1f} s[/]")
+
+
+def _share(value) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _n(block: dict | None) -> str:
+    if not block or block.get("n") is None:
+        return ""
+    return f"n={block['n']}" + (" [yellow](small sample)[/]" if block.get("small_sample") else "")
+
+
+def print_scorecard(console: Console, card: dict) -> None:
+    """The scorecard as a few tables: twin vs base (vs the real replies where that is the ceiling)."""
+    console.print(f"[bold]Scorecard of {card['twin']} {card['version']}[/] [dim](seed {card.get('seed')}, "
+                  f"{card.get('evaluated_at', '')})[/]")
+    table = Table(show_lines=False)
+    for col in ("", "twin", "base model", "real replies", "rests on"):
+        table.add_column(col)
+    fit = card.get("fit") or {}
+    if fit:
+        targets = fit.get("targets", {})
+
+        def target(key):
+            t = targets.get(key) or {}
+            return f" (< {t['target']:g}: {'met' if t.get('met') else 'not met'})" if t else ""
+
+        table.add_row("train loss", _num(fit.get("train_loss")) + target("train_loss"), "", "", "")
+        table.add_row("val loss", _num(fit.get("val_loss")) + target("val_loss"), _num(fit.get("base_val_loss")), "",
+                      _n(fit))
+        table.add_row("val perplexity", _num(fit.get("val_perplexity"), 2) + target("val_perplexity"),
+                      _num(fit.get("base_val_perplexity"), 2), "", "")
+    style = card.get("style") or {}
+    clf = style.get("classifier") or {}
+    if "twin" in clf:
+        table.add_row("reads as the person", _share(clf["twin"]["share_as_person"]),
+                      _share(clf["base"]["share_as_person"]), _share(clf["real"]["share_as_person"]), _n(clf["twin"]))
+    elif clf.get("skipped"):
+        table.add_row("reads as the person", f"[dim]{clf['skipped']}[/]", "", "", "")
+    sim = style.get("similarity") or {}
+    if sim:
+        table.add_row("similarity to real reply", _num(sim["twin"].get("mean"), 3), _num(sim["base"].get("mean"), 3),
+                      "1.000", _n(sim["twin"]))
+    habits = style.get("habits") or {}
+    if habits:
+        table.add_row("habit distance to real", _num(habits["distance"]["twin"], 3),
+                      _num(habits["distance"]["base"], 3), "0.000", _n(habits.get("real")))
+    for block in (card.get("decisions") or {}).get("sets", []):
+        table.add_row(f"decisions: {block['name']}", _share(block["twin"]["accuracy"]),
+                      _share(block["base"]["accuracy"]), f"chance {_share(block['chance'])}", _n(block))
+    overall = (card.get("decisions") or {}).get("overall")
+    if overall and overall.get("n"):
+        table.add_row("decision Brier (lower is better)", _num(overall["twin"]["brier"], 3),
+                      _num(overall["base"]["brier"], 3), "", _n(overall))
+    personality = card.get("personality") or {}
+    if personality:
+        table.add_row("probe answers read as the person", _share(personality.get("share_as_person")), "", "",
+                      _n(personality))
+    human = card.get("human") or {}
+    if human.get("reviews"):
+        table.add_row("blind review: could not tell", _share(human["share_fooled"]), "", "", _n(human))
+        table.add_row("blind review: mean score (1-10)", _num(human["mean_score"], 1), "", "", "")
+    else:
+        table.add_row("blind review", f"[dim]no reviews yet ({human.get('pairs', 0)} pairs: doppel review)[/]",
+                      "", "", "")
+    console.print(table)
+    speed = card.get("speed") or {}
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in (speed.get("parts_seconds") or {}).items())
+    console.print(f"[dim]training {_num(speed.get('train_seconds'), 0)} s at {speed.get('tokens_per_second')} tok/s; "
+                  f"evaluation {parts}[/]")
+    if card.get("report"):
+        console.print(f"report: {card['report']}")

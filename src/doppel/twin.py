@@ -24,6 +24,7 @@ from doppel.inference.decisions import (
     Decision,
     decide_from_scores,
     decision_messages,
+    option_scores,
     rationale_messages,
 )
 from doppel.inference.messages import chat_messages
@@ -188,12 +189,12 @@ class Twin:
         abstain_below: float | None = None,
         rationale: bool = True,
     ) -> Decision:
-        """Which option the twin would pick: each option's likelihood as its whole answer, renormalised."""
+        """Which option the twin would pick: each option's per-token likelihood as its whole answer, renormalised."""
         started = time.perf_counter()
         asked = decision_messages(self.config.persona, context, options)
         options = [o.strip() for o in options]
         fitted = self.prompter.fit(asked, max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options))
-        scores = self.backend.score(fitted.messages, options)
+        scores = option_scores(self.backend, self.prompter, fitted.messages, options)
         threshold = self.config.inference.abstain_below if abstain_below is None else abstain_below
         decision = decide_from_scores(options, scores, threshold)
         if rationale:

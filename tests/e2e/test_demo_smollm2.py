@@ -85,3 +85,42 @@ def test_v1_0_is_final_and_the_demo_compared_replies(demo):
     for c in result.comparisons:
         assert c.real and c.twin and c.base and c.prompt
     assert result.rows["emails"] == 600
+
+
+@pytest.fixture(scope="module")
+def scorecard(demo):
+    """The demo twin's scorecard (a reduced one: 16 held-out prompts, 64-token replies)."""
+    from doppel.evaluation.scorecard import evaluate_version
+
+    home, _, _, _ = demo
+    settings = Settings.model_validate({"home": str(home), "twins": [{
+        "evaluation": {"style_examples": 16, "max_new_tokens": 64}, "promotion": {"gate_examples": 48}}]})
+    card = evaluate_version(settings)
+    style, decisions = card["style"], card["decisions"]["sets"][0]
+    print("\ndemo scorecard: reads as Allan twin {twin} / base {base} / real {real}; similarity twin {st} / base {sb}; "
+          "scenarios twin {dt} / base {db} / chance {dc}".format(
+              twin=style["classifier"]["twin"]["share_as_person"], base=style["classifier"]["base"]["share_as_person"],
+              real=style["classifier"]["real"]["share_as_person"], st=style["similarity"]["twin"]["mean"],
+              sb=style["similarity"]["base"]["mean"], dt=decisions["twin"]["accuracy"],
+              db=decisions["base"]["accuracy"], dc=decisions["chance"]))
+    return card
+
+
+def test_the_twin_writes_more_like_allan_than_the_base_model(scorecard):
+    clf = scorecard["style"]["classifier"]
+    twin, base, real = clf["twin"], clf["base"], clf["real"]
+    assert twin["share_as_person"] > base["share_as_person"]
+    assert twin["mean_prob_person"] > base["mean_prob_person"]
+    # His real held-out replies are the ceiling.
+    assert real["share_as_person"] >= twin["share_as_person"] and real["share_as_person"] >= 0.9
+    similarity = scorecard["style"]["similarity"]
+    assert similarity["twin"]["mean"] > similarity["base"]["mean"]
+    distance = scorecard["style"]["habits"]["distance"]
+    assert distance["twin"] < distance["base"]
+
+
+def test_the_twin_decides_like_allan_better_than_chance_and_the_base_model(scorecard):
+    scenarios = scorecard["decisions"]["sets"][0]
+    assert scenarios["name"] == "scenarios" and scenarios["n"] >= 30
+    assert scenarios["twin"]["accuracy"] > scenarios["chance"]
+    assert scenarios["twin"]["accuracy"] > scenarios["base"]["accuracy"]

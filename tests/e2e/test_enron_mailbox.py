@@ -3,6 +3,7 @@
 import psycopg
 import pytest
 
+from doppel.evaluation.scorecard import evaluate_version
 from doppel.pipeline import train_twin
 from tests.conftest import SHARED_DATA
 from tests.e2e.enron import load_mailbox
@@ -23,6 +24,7 @@ def test_twin_beats_base_model_on_held_out_emails(make_settings, smollm2, databa
         persona={"name": "Bill Rapp", "email_pattern": OWNER, "user_id": "brapp"},
         sources={"conversations": disabled, "deals": disabled, "notes": disabled},
         training={"max_steps": 25, "batch_size": 4, "max_length": 256, "learning_rate": 4e-4},
+        evaluation={"style_examples": 16, "max_new_tokens": 64},
     )
     outcome = train_twin(settings)
     m = outcome.metrics
@@ -32,3 +34,18 @@ def test_twin_beats_base_model_on_held_out_emails(make_settings, smollm2, databa
     # Only his own words are targets: nothing written by others reaches an answer.
     assert all(e.source == "emails" for e in outcome.dataset.examples)
     assert m["val_loss"] < m["base_val_loss"]
+
+    # The scorecard on his held-out emails: the twin reads more like him than the base model does, and his
+    # real replies are the ceiling. The contrast class is everyone else in his mailbox.
+    card = evaluate_version(settings, parts=("fit", "style"))
+    clf, sim = card["style"]["classifier"], card["style"]["similarity"]
+    print(f"enron rapp-b scorecard: reads as him twin {clf['twin']['share_as_person']} / base "
+          f"{clf['base']['share_as_person']} / real {clf['real']['share_as_person']} (n={clf['twin']['n']}, "
+          f"classifier on {clf['trained_on']}); similarity twin {sim['twin']['mean']} / base {sim['base']['mean']}; "
+          f"habit distance twin {card['style']['habits']['distance']['twin']} / base "
+          f"{card['style']['habits']['distance']['base']}")
+    assert clf["trained_on"]["others"] >= 100
+    assert clf["twin"]["mean_prob_person"] > clf["base"]["mean_prob_person"]
+    assert clf["twin"]["share_as_person"] >= clf["base"]["share_as_person"]
+    assert clf["real"]["mean_prob_person"] > clf["twin"]["mean_prob_person"]
+    assert sim["twin"]["mean"] > sim["base"]["mean"]

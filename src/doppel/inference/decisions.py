@@ -1,9 +1,13 @@
 """Decisions from likelihoods: how a choice is asked, and how option scores become a choice.
 
 The twin is asked the question with its options listed, and each option is
-scored as its complete reply (see ``Backend.score``). Probabilities are those
-likelihoods renormalised over the options, so the choice is always one of
-them and never depends on parsing free text.
+scored as its complete reply (see ``Backend.score``). An option's score is its
+mean log-probability per token: a plain sum would make every extra word a
+penalty, so "Decline" would beat "Counter at 12% for an annual prepay" on
+length alone (on the demo persona's scenarios the sum picked the person's
+choice 14% of the time, below chance; the per-token mean 53%). Probabilities
+are the softmax of those scores over the options, so the choice is always one
+of them and never depends on parsing free text.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ class Decision:
     probabilities: dict[str, float]
     abstained: bool
     rationale: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)  # log-likelihood of each option
+    scores: dict[str, float] = field(default_factory=dict)  # mean log-probability per token of each option
     twin: str | None = None
     version: str | None = None
     backend: str | None = None
@@ -82,8 +86,15 @@ class Decision:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def option_scores(backend, prompter, messages: list[dict], options: Sequence[str]) -> list[float]:
+    """Each option's mean log-probability per token as the whole reply (its text, then the end of the turn)."""
+    totals = backend.score(messages, options)
+    lengths = [len(prompter.encode(prompter.answer_text(o))) for o in options]
+    return [total / max(1, n) for total, n in zip(totals, lengths)]
+
+
 def decide_from_scores(options: Sequence[str], scores: Sequence[float], abstain_below: float) -> Decision:
-    """Softmax over the options' log-likelihoods; abstain when the best is not likely enough."""
+    """Softmax over the options' scores; abstain when the best is not likely enough."""
     if len(scores) != len(options):
         raise ValueError("one score per option")
     finite = [s if math.isfinite(s) else -1e30 for s in scores]

@@ -17,7 +17,7 @@ from doppel.db import Database
 from doppel.jobs.queue import build_app, ensure_queue_schema
 from doppel.service.auth import check_bind
 from doppel.service.limits import BodyLimit
-from doppel.service.routes import asking, health, openai_compat, test, training, versions
+from doppel.service.routes import asking, evaluation, health, openai_compat, review, test, training, versions, web
 from doppel.service.state import ServiceState
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
     )
     app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
     app.add_exception_handler(RequestValidationError, openai_compat.validation_as_openai)
-    for module in (training, versions, test, asking, openai_compat, health):
+    for module in (training, versions, evaluation, review, test, asking, openai_compat, health, web):
         app.include_router(module.router)
     return app
 

@@ -120,6 +120,7 @@ class ChatRequest(_Body):
 
     message: str = Field(..., max_length=100_000, description="The question for the twin.")
     personality: str | None = Field(None, description="The twin to ask (default: the config's first).")
+    version: str | None = Field(None, description="The version to ask (default: final).", examples=["v1.0"])
     context: dict[str, Any] = Field(default_factory=dict, description="Facts shown above the question as key: value.")
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
     stream: bool = Field(False, description="Send tokens as server-sent events.")
@@ -147,6 +148,7 @@ class DecideRequest(_Body):
     context: str | dict[str, Any] = Field(..., description="The situation: text, or facts as key: value.")
     options: list[str] = Field(..., description="Two or more distinct choices.")
     twin: str | None = None
+    version: str | None = Field(None, description="The version to ask (default: final).", examples=["v1.0"])
     abstain_below: float | None = Field(None, ge=0.0, le=1.0, description="Default: the twin's inference config.")
     rationale: bool = Field(True, description="Also ask the twin why (one short generation).")
 
@@ -205,3 +207,21 @@ class ChatCompletionRequest(BaseModel):
     seed: int | None = None
     stop: str | list[str] | None = None
     n: int = Field(1, ge=1, le=1, description="One choice per request.")
+
+
+# -- evaluation and blind review -------------------------------------------------------------------
+
+
+class EvaluateRequest(_Body):
+    twin: str | None = Field(None, description="Twin to evaluate (default: the config's first).")
+    version: str | None = Field(None, description="Version to evaluate (default: final).")
+    seed: int | None = Field(None, description="Default: the twin's evaluation.seed. Same seed, same numbers.")
+
+
+class ReviewRequest(_Body):
+    twin: str | None = Field(None, description="Default: the config's first twin.")
+    version: str = Field(..., description="The version whose pair this is (from GET /api/review/next).")
+    pair_id: str = Field(..., min_length=1, max_length=64)
+    reviewer: str = Field(..., min_length=1, max_length=200, description="Who is reviewing (a name or e-mail).")
+    picked: Literal["1", "2", "cant_tell"] = Field(..., description="Which reply the person wrote, or cant_tell.")
+    score: int = Field(..., ge=1, le=10, description="How good the twin's reply is, 1 to 10.")

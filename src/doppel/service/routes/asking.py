@@ -12,7 +12,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from doppel.inference.backend import BackendError
 from doppel.inference.decisions import DecisionError
 from doppel.inference.prompting import PromptTooLong
-from doppel.registry import RegistryError
+from doppel.registry import FINAL, Registry, RegistryError
 from doppel.service.schemas import ChatReply, ChatRequest, DecideReply, DecideRequest
 from doppel.service.state import READ, State
 
@@ -24,12 +24,16 @@ def field_error(field: str, message: str) -> HTTPException:
     return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
 
 
-async def loaded_twin(state, name: str | None):
-    """The twin's final version, loaded (404 for an unknown twin, 409 when it has no version yet)."""
+async def loaded_twin(state, name: str | None, version: str | None = None):
+    """A version of the twin (default: final), loaded: 404 for an unknown twin or version, 409 when the
+    twin has no final version yet."""
     config = state.twin(name)
     try:
-        return await run_in_threadpool(state.models.get, config.name)
+        return await run_in_threadpool(state.models.get, config.name, version)
     except RegistryError as exc:
+        if version is not None and version != FINAL:
+            known = [v.name for v in Registry(state.settings.resolved_models_dir).versions(config.name)]
+            raise HTTPException(404, {"message": str(exc), "version": version, "known_versions": known}) from None
         raise HTTPException(409, str(exc)) from None
     except BackendError as exc:
         raise HTTPException(502, f"the {config.inference.backend} backend failed: {exc}") from None
@@ -53,7 +57,7 @@ async def stream_events(pieces: Iterator, render_piece, render_done, render_erro
 async def chat(body: ChatRequest, state: State):
     """The twin's reply as `{reply, twin, version, tokens, latency}`; `stream: true` sends SSE:
     `data: {"delta": "..."}` per piece, then `event: done` with the whole reply object."""
-    twin = await loaded_twin(state, body.personality)
+    twin = await loaded_twin(state, body.personality, body.version)
     history = [turn.model_dump() for turn in body.history]
     kwargs = dict(max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed)
     try:
@@ -78,7 +82,7 @@ async def chat(body: ChatRequest, state: State):
 async def decide(body: DecideRequest, state: State):
     """`choice` (one of `options`), `probabilities` from the twin's likelihood of each option as its
     answer (one batched pass), `rationale` in its words, `abstained` below the threshold."""
-    twin = await loaded_twin(state, body.twin)
+    twin = await loaded_twin(state, body.twin, body.version)
     try:
         decision = await run_in_threadpool(
             twin.decide, body.context, body.options, abstain_below=body.abstain_below, rationale=body.rationale

@@ -17,8 +17,16 @@ def _registry(state: State) -> Registry:
 
 @router.get("", dependencies=[READ])
 def versions(state: State, twin: str | None = None) -> dict:
+    """Every version, oldest first, with its metrics and its scorecard's headline numbers (null if unevaluated)."""
+    from doppel.evaluation.scorecard import scorecard_summary
+
     name = state.twin(twin).name
-    return {"twin": name, "versions": _registry(state).describe(name)}
+    registry = _registry(state)
+    rows = registry.describe(name)
+    by_name = {v.name: v for v in registry.versions(name)}
+    for row in rows:
+        row["scorecard"] = scorecard_summary(by_name[row["version"]], state.db)
+    return {"twin": name, "versions": rows}
 
 
 @router.post("/rollback", dependencies=[ADMIN])

@@ -1,0 +1,455 @@
+"""One self-contained HTML page from an evaluation scorecard.
+
+The page is meant to be opened from disk, mailed or attached to a ticket, so it
+carries everything inline (CSS, SVG charts) and loads nothing: no scripts, no
+fonts, no images from elsewhere. Prompts and replies are the person's own words
+(user data), so every piece of text goes through ``html.escape``.
+
+Every number says how many examples it rests on, and numbers from a handful of
+examples carry a visible "small sample" marker. A section that was not run
+(absent or None in the scorecard) reads "not measured" instead of failing the
+whole page, since a partial evaluation is still worth looking at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from html import escape
+from pathlib import Path
+from typing import Any, Callable
+
+from doppel.evaluation.plots import bar_chart, line_chart
+
+NOT_MEASURED = '<p class="missing">not measured</p>'
+
+# The three voices keep one colour throughout: the bar chart's palette order, the example cards.
+_CSS = """
+:root { color-scheme: light; }
+body { margin: 0; background: #f6f6f4; color: #222;
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { max-width: 62rem; margin: 0 auto; padding: .75rem; }
+header h1 { font-size: 1.45rem; margin: .5rem 0; overflow-wrap: anywhere; }
+header dl { display: flex; flex-wrap: wrap; gap: .25rem 1.5rem; margin: 0; }
+header dt { color: #666; font-size: .8rem; } header dd { margin: 0; font-weight: 600; overflow-wrap: anywhere; }
+nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .25rem .9rem; font-size: .9rem; }
+section { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: .25rem 1rem 1rem; margin: 1rem 0; }
+h2 { font-size: 1.2rem; border-bottom: 1px solid #eee; padding-bottom: .25rem; }
+h3 { font-size: 1rem; margin: 1rem 0 .4rem; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
+th { background: #fafafa; font-weight: 600; }
+tr.current td, tr.overall td { font-weight: 600; }
+.n { color: #666; font-size: .8em; white-space: nowrap; font-weight: normal; }
+.small-sample { display: inline-block; margin-left: .3em; padding: 0 .35em; border: 1px solid #d9b44a;
+                border-radius: 3px; background: #fff4cc; color: #6b5000; font-size: .75em; white-space: nowrap; }
+.missing, .na { color: #888; font-style: italic; }
+.ok { color: #0a6b2d; font-weight: 600; } .bad { color: #a12a00; font-weight: 600; }
+.note { color: #555; font-size: .85rem; }
+figure { margin: .75rem 0; } figcaption { color: #555; font-size: .85rem; }
+svg.chart { max-width: 100%; height: auto; display: block; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
+.examples { display: grid; gap: 1rem; }
+.example { border: 1px solid #e2e2e2; border-radius: 6px; padding: .5rem .75rem; }
+.replies { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(14rem, 100%), 1fr)); gap: .5rem; margin-top: .5rem; }
+.reply { border: 1px solid #e2e2e2; border-left-width: 4px; border-radius: 4px; padding: .4rem .6rem; }
+.reply h4 { margin: 0 0 .25rem; font-size: .8rem; text-transform: uppercase; color: #555; }
+.reply.twin { border-left-color: #0072B2; } .reply.base { border-left-color: #D55E00; }
+.reply.real { border-left-color: #009E73; }
+"""
+
+_SECTIONS = (
+    ("fit", "Fit"),
+    ("style", "Style match"),
+    ("decisions", "Decisions"),
+    ("personality", "Personality"),
+    ("human", "Human review"),
+    ("speed", "Speed"),
+    ("history", "Across versions"),
+    ("examples", "Example replies"),
+)
+
+
+# --- small formatting helpers ------------------------------------------------------------------
+
+
+def _e(v: object) -> str:
+    return escape(str(v), quote=True)
+
+
+def _num(v: object, digits: int = 2) -> str:
+    """A number for a table cell; anything else is escaped as text, None reads "n/a"."""
+    if v is None:
+        return '<span class="na">n/a</span>'
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:,.{digits}f}"
+    return _e(v)
+
+
+def _pct(v: object) -> str:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        return f"{v * 100:.0f}%"
+    return _num(v)
+
+
+def _get(d: object, *keys: str) -> Any:
+    """d[k1][k2]... or None when any level is missing or not a dict."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _sample(n: object, small: object = False, unit: str = "") -> str:
+    """How many examples a number rests on, plus the small-sample marker when flagged."""
+    out = f'<span class="n">n = {_num(n)}{" " + _e(unit) if unit else ""}</span>' if n is not None else ""
+    if small is True:
+        out += '<span class="small-sample" title="few examples: this number can move a lot">small sample</span>'
+    return out
+
+
+def _sample_of(d: object, unit: str = "") -> str:
+    return _sample(_get(d, "n"), _get(d, "small_sample"), unit) if isinstance(d, dict) else ""
+
+
+def _table(headers: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
+    """Headers are plain text (escaped here); cells are already HTML."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        cls = row_classes[i] if row_classes and row_classes[i] else ""
+        attr = f' class="{_e(cls)}"' if cls else ""
+        body.append(f"<tr{attr}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _figure(svg: str, caption: str = "") -> str:
+    return f"<figure>{svg}{f'<figcaption>{caption}</figcaption>' if caption else ''}</figure>"
+
+
+def _text(v: object) -> str:
+    return f'<p class="text">{_e(v)}</p>' if v is not None else '<p class="text na">n/a</p>'
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _header(sc: dict) -> str:
+    twin = sc.get("twin")
+    title = f"Twin report: {_e(twin)}" if twin else "Twin report"
+    fields = (("version", "Version"), ("evaluated_at", "Evaluated at"), ("seed", "Seed"), ("doppel", "doppel"))
+    items = "".join(f"<div><dt>{label}</dt><dd>{_num(sc.get(key))}</dd></div>" for key, label in fields)
+    nav = "".join(f'<li><a href="#{sid}">{name}</a></li>' for sid, name in _SECTIONS)
+    return f"<header><h1>{title}</h1><dl>{items}</dl><nav><ul>{nav}</ul></nav></header>"
+
+
+def _met(flag: object) -> str:
+    if flag is True:
+        return '<span class="ok">met</span>'
+    if flag is False:
+        return '<span class="bad">not met</span>'
+    return '<span class="na">no target</span>'
+
+
+def _fit(fit: object, metrics: object) -> str:
+    if not isinstance(fit, dict):
+        out = NOT_MEASURED
+    else:
+        rows = []
+        for key, label, base_key, digits in (
+            ("train_loss", "Train loss", None, 3),
+            ("val_loss", "Validation loss", "base_val_loss", 3),
+            ("val_perplexity", "Validation perplexity", "base_val_perplexity", 2),
+        ):
+            t = _get(fit, "targets", key)
+            t = t if isinstance(t, dict) else {}
+            value = fit.get(key, t.get("value"))
+            base = _num(fit.get(base_key), digits) if base_key else '<span class="na">—</span>'
+            rows.append([_e(label), _num(value, digits), base, _num(t.get("target"), digits), _met(t.get("met"))])
+        out = _table(["Metric", "Twin", "Base model", "Seed target", "Target"], rows)
+        imp = fit.get("improvement")
+        if isinstance(imp, dict):
+            out += (
+                f"<p>Improvement over the base model: validation loss lower by {_num(imp.get('val_loss'), 3)}, "
+                f"perplexity {_num(imp.get('perplexity_ratio'), 2)}× lower.</p>"
+            )
+        out += (
+            f'<p class="note">Validation rests on {_sample(fit.get("val_examples"), fit.get("small_sample"), "examples")}'
+            f" ({_num(fit.get('val_tokens'))} tokens).</p>"
+        )
+    return out + "<h3>Loss curves</h3>" + _loss_curves(metrics)
+
+
+def _loss_curves(metrics: object) -> str:
+    train = _get(metrics, "train_loss_history") or []
+    val = [h for h in _get(metrics, "val_history") or [] if isinstance(h, dict)]
+    if not train and not val:
+        return NOT_MEASURED
+    # One train loss per optimizer step, so step i+1 produced entry i; validation records its own step.
+    series = {
+        "train loss": [(i + 1, v) for i, v in enumerate(train)],
+        "validation loss": [(h.get("step"), h.get("loss")) for h in val],
+    }
+    svg = line_chart(series, title="Loss by optimizer step", x_label="optimizer step", y_label="loss")
+    last = val[-1] if val else {}
+    caption = f"{len(train):,} training steps; {len(val):,} validation passes"
+    if last:
+        caption += f", each over {_num(last.get('examples'))} examples ({_num(last.get('tokens'))} tokens)"
+    return _figure(svg, caption + ".")
+
+
+_HABITS: tuple[tuple[str, str, Callable[[object], str]], ...] = (
+    ("mean_words", "Mean words", lambda v: _num(v, 1)),
+    ("median_words", "Median words", lambda v: _num(v, 1)),
+    ("greeting_share", "Opens with a greeting", _pct),
+    ("sign_off_share", "Ends with a sign-off", _pct),
+    ("contraction_rate", "Contractions per word", lambda v: _num(v, 3)),
+    ("exclamation_rate", "Exclamation marks per word", lambda v: _num(v, 3)),
+)
+
+
+def _bigrams(v: object) -> str:
+    if not isinstance(v, list) or not v:
+        return '<span class="na">n/a</span>'
+    parts = []
+    for item in v:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            parts.append(f'{_e(item[0])} <span class="n">×{_num(item[1])}</span>')
+        else:
+            parts.append(_e(item))
+    return ", ".join(parts)
+
+
+def _style(style: object) -> str:
+    if not isinstance(style, dict):
+        return NOT_MEASURED
+    voices = ("twin", "base", "real")
+    clf, sim, habits = style.get("classifier"), style.get("similarity"), style.get("habits")
+    out = ""
+    if isinstance(clf, dict):
+        shares = {v: _get(clf, v, "share_as_person") for v in voices}
+        svg = bar_chart(
+            shares, title="Replies the style classifier takes for the person", y_label="share", y_max=1, fmt=_pct
+        )
+        trained = clf.get("trained_on")
+        caption = "Real: held-out texts by the person (the ceiling); base: the untuned model (the floor)."
+        if isinstance(trained, dict):
+            caption += (
+                f" Classifier trained on {_num(trained.get('person'))} of the person's texts"
+                f" and {_num(trained.get('others'))} by others."
+            )
+        out += _figure(svg, caption)
+
+    def cell(d: object, key: str, fmt: Callable[[object], str]) -> str:
+        if not isinstance(d, dict):
+            return '<span class="na">n/a</span>'
+        return f"{fmt(d.get(key))}<br>{_sample_of(d)}"
+
+    rows = [
+        ["Share taken for the person", *(cell(_get(clf, v), "share_as_person", _pct) for v in voices)],
+        ["Mean probability of the person", *(cell(_get(clf, v), "mean_prob_person", _num) for v in voices)],
+        ["MiniLM similarity to the real replies", *(cell(_get(sim, v), "mean", _num) for v in voices)],
+        ["Habit distance to the real replies", *(_num(_get(habits, "distance", v)) for v in voices)],
+    ]
+    out += _table(["", "Twin", "Base", "Real"], [[_e(r[0]), *r[1:]] for r in rows])
+    out += '<p class="note">Higher share, probability and similarity are closer to the person; lower distance is.</p>'
+    out += "<h3>Writing habits</h3>"
+    if isinstance(habits, dict) and any(isinstance(habits.get(v), dict) for v in ("real", "twin", "base")):
+        order = ("real", "twin", "base")
+        hrows = [[_e(label), *(fmt(_get(habits, v, key)) for v in order)] for key, label, fmt in _HABITS]
+        hrows.append(["Top word pairs", *(_bigrams(_get(habits, v, "top_bigrams")) for v in order)])
+        hrows.append(["Texts", *(_sample_of(habits.get(v)) or '<span class="na">n/a</span>' for v in order)])
+        out += _table(["Habit", "Real", "Twin", "Base"], hrows)
+    else:
+        out += NOT_MEASURED
+    return out
+
+
+def _decisions(dec: object) -> str:
+    sets = [s for s in _get(dec, "sets") or [] if isinstance(s, dict)]
+    overall = _get(dec, "overall")
+    if not sets and not isinstance(overall, dict):
+        return NOT_MEASURED
+    rows, classes = [], []
+    for s, cls in [(s, "") for s in sets] + ([(overall, "overall")] if isinstance(overall, dict) else []):
+        name = "Overall" if cls else _e(s.get("name") or "unnamed set")
+        if s.get("source") and not cls:
+            name += f'<br><span class="n">{_e(s["source"])}</span>'
+        rows.append(
+            [
+                name,
+                _sample_of(s, "questions"),
+                _pct(s.get("chance")),
+                _pct(_get(s, "twin", "accuracy")),
+                _pct(_get(s, "base", "accuracy")),
+                _num(_get(s, "twin", "brier"), 3),
+                _num(_get(s, "base", "brier"), 3),
+            ]
+        )
+        classes.append(cls)
+    headers = ["Set", "Questions", "Chance", "Twin accuracy", "Base accuracy", "Twin Brier", "Base Brier"]
+    note = '<p class="note">Accuracy: share of choices the person made; Brier score: lower is better.</p>'
+    return _table(headers, rows, classes) + note
+
+
+def _personality(p: object) -> str:
+    if not isinstance(p, dict):
+        return NOT_MEASURED
+    out = (
+        f"<p>Answers the style classifier takes for the person: <strong>{_pct(p.get('share_as_person'))}</strong>"
+        f" (mean probability {_num(p.get('mean_prob_person'))}) {_sample_of(p, 'probes')}</p>"
+    )
+    answers = [a for a in p.get("answers") or [] if isinstance(a, dict)]
+    if answers:
+        rows = [[_text(a.get("probe")), _text(a.get("reply")), _num(a.get("prob_person"))] for a in answers]
+        out += _table(["Probe", "Twin's answer", "Probability of the person"], rows)
+    return out
+
+
+def _human(h: object) -> str:
+    if not isinstance(h, dict):
+        return NOT_MEASURED
+    if not h.get("reviews"):
+        pairs = h.get("pairs")
+        waiting = f" {_num(pairs)} pairs are ready for review." if pairs else ""
+        return f'<p class="missing">No reviews yet.{waiting}</p>'
+    rows = [
+        ["Reviews", _num(h.get("reviews"))],
+        ["Pairs reviewed", f"{_num(h.get('reviewed_pairs'))} of {_num(h.get('pairs'))}"],
+        ["Reviewers", _num(h.get("reviewers"))],
+        ["Share fooled (took the twin for the person)", _pct(h.get("share_fooled"))],
+        ["Mean score", _num(h.get("mean_score"), 1)],
+    ]
+    return _table(["", "Value"], rows) + f'<p class="note">Rests on {_sample_of(h, "reviews")}</p>'
+
+
+def _speed(s: object) -> str:
+    if not isinstance(s, dict):
+        return NOT_MEASURED
+    rows = [
+        ["Training time (seconds)", _num(s.get("train_seconds"), 1)],
+        ["Training throughput (tokens/s)", _num(s.get("tokens_per_second"), 1)],
+        ["Generation throughput (tokens/s)", _num(s.get("generation_tokens_per_second"), 1)],
+    ]
+    parts = s.get("parts_seconds")
+    if isinstance(parts, dict):
+        rows += [[f"Evaluation: {_e(k)} (seconds)", _num(v, 1)] for k, v in parts.items()]
+    if s.get("total_seconds") is not None:
+        rows.append(["Evaluation: total (seconds)", _num(s.get("total_seconds"), 1)])
+    return _table(["", "Value"], rows)
+
+
+def _history(history: list[dict] | None, current: object) -> str:
+    entries = [h if isinstance(h, dict) else {} for h in history or []]
+    if not entries:
+        return '<p class="missing">not measured: no version history given</p>'
+    rows, classes, loss, share = [], [], [], []
+    for i, h in enumerate(entries, start=1):
+        vl, sh = _get(h, "fit", "val_loss"), _get(h, "style", "classifier", "twin", "share_as_person")
+        loss.append((i, vl))
+        share.append((i, sh))
+        rows.append(
+            [
+                str(i),
+                _num(h.get("version")),
+                _num(vl, 3),
+                _num(_get(h, "fit", "val_perplexity")),
+                _pct(sh),
+                _num(_get(h, "style", "similarity", "twin", "mean")),
+                _pct(_get(h, "decisions", "overall", "twin", "accuracy")),
+                _num(_get(h, "human", "mean_score"), 1),
+            ]
+        )
+        classes.append("current" if current is not None and h.get("version") == current else "")
+    headers = [
+        "#",
+        "Version",
+        "Val loss",
+        "Perplexity",
+        "Style share",
+        "Similarity",
+        "Decision accuracy",
+        "Human score",
+    ]
+    svg = line_chart(
+        {"validation loss": loss, "style share (twin)": share},
+        title="Validation loss and style share by version",
+        x_label="version # (see table)",
+        y_label="value",
+    )
+    return _table(headers, rows, classes) + _figure(svg, "Oldest version first; the current one is in bold.")
+
+
+def _examples(examples: object) -> str:
+    items = [x for x in examples if isinstance(x, dict)] if isinstance(examples, list) else []
+    if not items:
+        return NOT_MEASURED
+    cards = []
+    for x in items:
+        replies = "".join(
+            f'<div class="reply {v}"><h4>{v}</h4>{_text(x.get(v))}</div>' for v in ("real", "twin", "base")
+        )
+        cards.append(
+            f'<article class="example"><h3>Prompt</h3>{_text(x.get("prompt"))}'
+            f'<div class="replies">{replies}</div></article>'
+        )
+    count = f"{len(items):,} held-out prompt{'s' if len(items) != 1 else ''}"
+    return f'<p class="note">{count}.</p><div class="examples">{"".join(cards)}</div>'
+
+
+# --- public ------------------------------------------------------------------------------------
+
+
+def render_report(scorecard: dict, *, history: list[dict] | None = None, metrics: dict | None = None) -> str:
+    """The whole report as one HTML page (inline CSS and SVG, nothing loaded from elsewhere).
+
+    ``history`` is every scorecard to compare, oldest first, one table row each; include the
+    current scorecard in it to see it alongside the others (its row is shown in bold).
+    ``metrics`` is the training run's metrics, for the loss curves.
+    """
+    sc = scorecard if isinstance(scorecard, dict) else {}
+    bodies = {
+        "fit": _fit(sc.get("fit"), metrics),
+        "style": _style(sc.get("style")),
+        "decisions": _decisions(sc.get("decisions")),
+        "personality": _personality(sc.get("personality")),
+        "human": _human(sc.get("human")),
+        "speed": _speed(sc.get("speed")),
+        "history": _history(history, sc.get("version")),
+        "examples": _examples(sc.get("examples")),
+    }
+    sections = "".join(f'<section id="{sid}"><h2>{title}</h2>{bodies[sid]}</section>' for sid, title in _SECTIONS)
+    page_title = " ".join(_e(x) for x in ("doppel report", sc.get("twin"), sc.get("version")) if x)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{page_title}</title><style>{_CSS}</style></head>"
+        f"<body><main>{_header(sc)}{sections}</main></body></html>\n"
+    )
+
+
+def write_report(path: str | os.PathLike[str], html: str) -> Path:
+    """Write the page atomically: a reader sees the old report or the new one, never half of one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(html)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is meant to be shared
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target

@@ -1,0 +1,564 @@
+"""The scorecard of one version: does the twin write and decide like the person?
+
+Parts (each timed, each number with the count it rests on):
+
+- fit: train loss (from training), val loss and perplexity of the twin and of
+  the bare base model on the fixed validation set, against the seed's targets;
+- style: the twin and the base model answer held-out prompts (validation split
+  only: the model never saw those answers); their replies and the person's
+  real ones are scored by an authorship classifier fitted on the person's
+  training-split text vs. other authors' text from the same database, by
+  MiniLM similarity to the real reply, and by surface habits;
+- decisions: scenario files and the person's held-out closed deals, decided by
+  the twin and by the base model: accuracy and Brier score;
+- personality: fixed probe prompts answered by the twin, scored by the style
+  classifier and kept for people to read;
+- human: blind reviews of the style part's pairs (read live from the database,
+  so the numbers move as reviews arrive).
+
+Decoding is greedy and every random choice is seeded, so the same version,
+data and seed give the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import statistics
+import time
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+import doppel
+from doppel.config import SCORE_NAMES, Settings, TwinConfig
+from doppel.db import Database
+from doppel.registry import Registry, Version
+
+log = logging.getLogger(__name__)
+
+PARTS = ("fit", "style", "decisions", "personality")
+EVALUATION_DIR = "evaluation"
+SCORECARD_FILE = "scorecard.json"
+REPORT_FILE = "report.html"
+# The person's training-split texts the classifier learns from, at most (a sample beyond that).
+MAX_PERSON_TEXTS = 2000
+EXAMPLES_IN_REPORT = 6
+
+Progress = Callable[[str, int, int], None]
+
+GENERIC_PROBES = (
+    "What matters most to you in your work?",
+    "Someone asks you for a favour you can't do. What do you tell them?",
+    "Write a short note to your team about the week ahead.",
+    "How do you make a hard decision when the facts are unclear?",
+    "What advice would you give someone starting in your job?",
+    "A colleague missed a deadline that hurt you. What do you say to them?",
+    "What do you do when a meeting is going nowhere?",
+    "Describe how you like to work, in a few sentences.",
+)
+
+
+class EvaluationError(ValueError):
+    """An evaluation that cannot run; the message says why."""
+
+
+def evaluation_dir(version: Version) -> Path:
+    return version.path / EVALUATION_DIR
+
+
+def probes_for(twin: TwinConfig) -> list[str]:
+    from doppel.evaluation.scenarios import is_demo_persona
+
+    if twin.evaluation.probes is not None:
+        return list(twin.evaluation.probes)
+    if is_demo_persona(twin.persona):
+        import yaml
+
+        text = (resources.files("doppel.demo") / "probes.yaml").read_text()
+        return [str(p) for p in yaml.safe_load(text)["probes"]]
+    return list(GENERIC_PROBES)
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _mean_block(values: Sequence[float]) -> dict:
+    from doppel.evaluation.style import _sample_fields
+
+    return {"mean": _rounded(statistics.fmean(values)) if values else None, **_sample_fields(len(values))}
+
+
+def _version_training(version: Version, twin: TwinConfig) -> dict:
+    """The data settings the version was trained with (its split must be the one evaluated)."""
+    saved = version.read_json("config.json").get("training", {})
+    return {key: saved.get(key, getattr(twin.training, key)) for key in ("val_fraction", "min_chars", "max_length",
+                                                                         "batch_size")}
+
+
+def evaluate_version(
+    settings: Settings,
+    twin_name: str | None = None,
+    version: str | None = None,
+    *,
+    db: Database | None = None,
+    seed: int | None = None,
+    parts: Sequence[str] = PARTS,
+    progress: Progress | None = None,
+    save: bool = True,
+) -> dict:
+    """Score one version (default: final) and, with ``save``, keep the scorecard and report in its folder."""
+    from doppel.dataset.examples import build_examples
+    from doppel.evaluation.replies import generate_replies
+    from doppel.inference.backends.common import twin_prompter
+    from doppel.inference.local import LocalTwin
+    from doppel.pipeline import collect_records
+    from doppel.training.base_models import resolve_base_model
+
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise EvaluationError(f"unknown scorecard parts {unknown}; known: {', '.join(PARTS)}")
+    twin = settings.twin(twin_name)
+    cfg = twin.evaluation
+    seed = cfg.seed if seed is None else seed
+    found = Registry(settings.resolved_models_dir).get(twin.name, version or "final")
+    data = _version_training(found, twin)
+    progress = progress or (lambda part, done, total: None)
+    db = db or Database(settings)
+    db.ensure_schema()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.manual_seed(seed)
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    progress("collect", 0, 1)
+    records = collect_records(db, twin)
+    built = build_examples(records, twin.persona, min_chars=data["min_chars"], val_fraction=data["val_fraction"])
+    progress("collect", 1, 1)
+    timings["collect"] = round(time.perf_counter() - started, 2)
+
+    base = resolve_base_model(twin.base_model, settings.home)
+    local = LocalTwin.from_version(base, found)
+    if local.tokenizer.pad_token is None:
+        local.tokenizer.pad_token = local.tokenizer.eos_token
+    prompter = twin_prompter(settings, twin, found, local.tokenizer)
+    card: dict = {
+        "twin": twin.name,
+        "version": found.name,
+        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "doppel": doppel.__version__,
+        "settings": {"style_examples": cfg.style_examples, "max_new_tokens": cfg.max_new_tokens,
+                     "other_texts": cfg.other_texts, "parts": list(parts)},
+    }
+    generated_tokens, generated_seconds = 0, 0.0
+
+    def timed(part: str, fn):
+        t0 = time.perf_counter()
+        result = fn()
+        timings[part] = round(time.perf_counter() - t0, 2)
+        return result
+
+    if "fit" in parts:
+        card["fit"] = timed("fit", lambda: _fit(local, found, built, twin, data, progress))
+
+    classifier = None
+    if "style" in parts or "personality" in parts:
+        classifier, trained_on = timed("classifier", lambda: _classifier(db, twin, built, data, seed))
+
+    pairs: list[dict] = []
+    if "style" in parts:
+        def style():
+            nonlocal generated_tokens, generated_seconds
+            chosen = _style_prompts(built, prompter, data["max_length"], cfg.style_examples)
+            conversations = [e.prompt_messages for e in chosen]
+            done = [0]
+
+            def tick(n):
+                done[0] += n
+                progress("style", done[0], 2 * len(chosen))
+
+            twin_replies = generate_replies(local.model, prompter, conversations, max_new_tokens=cfg.max_new_tokens,
+                                            batch_size=cfg.batch_size, on_batch=tick)
+            with local.base_model_only():
+                base_replies = generate_replies(local.model, prompter, conversations,
+                                                max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
+                                                on_batch=tick)
+            generated_tokens += twin_replies.new_tokens
+            generated_seconds += twin_replies.seconds
+            real = [e.target for e in chosen]
+            section = _style(classifier, trained_on, real, twin_replies.texts, base_replies.texts)
+            for e, twin_text, base_text in zip(chosen, twin_replies.texts, base_replies.texts):
+                pairs.append({
+                    "pair_id": hashlib.sha256(e.key.encode()).hexdigest()[:12],
+                    "source": e.source,
+                    "prompt": e.prompt_messages[-1]["content"],
+                    "history": [m for m in e.prompt_messages[1:-1]],
+                    "real": e.target,
+                    "twin": twin_text,
+                    "base": base_text,
+                })
+            return section
+
+        card["style"] = timed("style", style)
+        card["examples"] = [{k: p[k] for k in ("prompt", "real", "twin", "base")}
+                            for p in pairs[:EXAMPLES_IN_REPORT]]
+
+    if "decisions" in parts:
+        card["decisions"] = timed("decisions", lambda: _decisions(settings, twin, local, prompter, records, data,
+                                                                   progress))
+
+    if "personality" in parts:
+        def personality():
+            nonlocal generated_tokens, generated_seconds
+            from doppel.inference.messages import chat_messages
+
+            probes = probes_for(twin)
+            replies = generate_replies(local.model, prompter, [chat_messages(twin.persona, p) for p in probes],
+                                       max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
+                                       on_batch=lambda n: progress("personality", n, len(probes)))
+            generated_tokens += replies.new_tokens
+            generated_seconds += replies.seconds
+            return _personality(classifier, probes, replies.texts)
+
+        card["personality"] = timed("personality", personality)
+
+    metrics = found.metrics
+    card["speed"] = {
+        "train_seconds": metrics.get("train_seconds"),
+        "tokens_per_second": metrics.get("tokens_per_second"),
+        "generation_tokens_per_second": round(generated_tokens / generated_seconds, 1) if generated_seconds else None,
+        "parts_seconds": timings,
+        "total_seconds": round(time.perf_counter() - started, 2),
+    }
+    local.model = None
+    if save:
+        folder = evaluation_dir(found)
+        from doppel.evaluation.reviews import save_pairs
+
+        if pairs:
+            save_pairs(folder, [{k: v for k, v in p.items() if k != "base"} for p in pairs])
+        _write_json(folder / SCORECARD_FILE, card)
+        card = with_human(card, db, found)
+        write_report_for(settings, twin.name, found, card)
+        # A dated copy per evaluation: the monthly job's history of final, kept beside the versions.
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        history = Registry(settings.resolved_models_dir).twin_dir(twin.name) / "evaluations"
+        _write_json(history / f"{found.name}-{stamp}.json", card)
+        card["path"] = str(folder / SCORECARD_FILE)
+        card["report"] = str(folder / REPORT_FILE)
+    return card
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress: Progress) -> dict:
+    from doppel.dataset import fixed_val_set
+    from doppel.dataset.tokenize import encode
+    from doppel.evaluation.perplexity import evaluate_loss
+    from doppel.evaluation.style import SMALL_SAMPLE
+    from doppel.pipeline import SEED_TARGETS
+
+    val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
+    val = [encode(local.tokenizer, e, data["max_length"]) for e in val_examples]
+    progress("fit", 0, 2)
+    twin_loss = evaluate_loss(local.model, val, batch_size=data["batch_size"])
+    progress("fit", 1, 2)
+    with local.base_model_only():
+        base_loss = evaluate_loss(local.model, val, batch_size=data["batch_size"])
+    progress("fit", 2, 2)
+    train_loss = version.metrics.get("train_loss")
+    values = {
+        "train_loss": train_loss,
+        "val_loss": twin_loss.loss if twin_loss else None,
+        "val_perplexity": twin_loss.perplexity if twin_loss else None,
+    }
+    fit = {
+        **{k: _rounded(v) for k, v in values.items()},
+        "base_val_loss": _rounded(base_loss.loss) if base_loss else None,
+        "base_val_perplexity": _rounded(base_loss.perplexity) if base_loss else None,
+        "val_examples": twin_loss.examples if twin_loss else 0,
+        "val_tokens": twin_loss.tokens if twin_loss else 0,
+        "n": twin_loss.examples if twin_loss else 0,
+        "small_sample": (twin_loss.examples if twin_loss else 0) < SMALL_SAMPLE,
+        "targets": {k: {"value": _rounded(values[k]), "target": limit,
+                        "met": values[k] is not None and values[k] < limit} for k, limit in SEED_TARGETS.items()},
+    }
+    if twin_loss and base_loss:
+        fit["improvement"] = {"val_loss": _rounded(base_loss.loss - twin_loss.loss),
+                              "perplexity_ratio": _rounded(base_loss.perplexity / twin_loss.perplexity)}
+    return fit
+
+
+def _classifier(db: Database, twin: TwinConfig, built, data: dict, seed: int):
+    from doppel.evaluation.style import MIN_TEXTS_PER_SIDE, AuthorshipClassifier
+    from doppel.sources.others import collect_others
+
+    person = [e.target for e in built.train]
+    if len(person) > MAX_PERSON_TEXTS:
+        person = random.Random(seed).sample(person, MAX_PERSON_TEXTS)
+    with db.connection() as conn:
+        others = collect_others(conn, twin, twin.evaluation.other_texts, min_chars=data["min_chars"], seed=seed)
+    trained_on = {"person": len(person), "others": len(others)}
+    if len(person) < MIN_TEXTS_PER_SIDE or len(others) < MIN_TEXTS_PER_SIDE:
+        log.warning("style classifier skipped: %s person texts and %s texts by others (need %s each)",
+                    len(person), len(others), MIN_TEXTS_PER_SIDE)
+        return None, trained_on
+    return AuthorshipClassifier().fit(person, others, seed=seed), trained_on
+
+
+def _style_prompts(built, prompter, max_length: int, limit: int) -> list:
+    """Held-out examples whose prompt fits the length the twin was trained on, in the fixed hash order."""
+    from doppel.dataset import fixed_val_set
+
+    ordered = fixed_val_set(built.val, len(built.val))
+    fitting = [e for e in ordered if prompter.count(e.prompt_messages) <= max_length - 16]
+    return fitting[:limit]
+
+
+def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base: list[str]) -> dict:
+    from doppel.evaluation.similarity import Embedder, pairwise_similarity
+    from doppel.evaluation.style import habit_distance, surface_habits
+
+    section: dict = {"n": len(real)}
+    if classifier is not None:
+        section["classifier"] = {
+            "twin": _rounded_summary(classifier.summary(twin)),
+            "base": _rounded_summary(classifier.summary(base)),
+            "real": _rounded_summary(classifier.summary(real)),
+            "trained_on": trained_on,
+        }
+    else:
+        section["classifier"] = {"skipped": "too few texts to fit the authorship classifier",
+                                 "trained_on": trained_on}
+    embedder = Embedder()
+    section["similarity"] = {
+        "twin": _mean_block(pairwise_similarity(twin, real, embedder)),
+        "base": _mean_block(pairwise_similarity(base, real, embedder)),
+    }
+    habits = {"real": surface_habits(real), "twin": surface_habits(twin), "base": surface_habits(base)}
+    for profile in habits.values():
+        for key in ("mean_words", "median_words", "greeting_share", "sign_off_share", "contraction_rate",
+                    "exclamation_rate"):
+            profile[key] = _rounded(profile[key])
+    habits["distance"] = {"twin": _rounded(habit_distance(habits["twin"], habits["real"])),
+                          "base": _rounded(habit_distance(habits["base"], habits["real"]))}
+    section["habits"] = habits
+    from doppel.evaluation.style import _sample_fields
+
+    section.update(_sample_fields(len(real)))
+    return section
+
+
+def _rounded_summary(summary: dict) -> dict:
+    return {k: (_rounded(v) if isinstance(v, float) else v) for k, v in summary.items()}
+
+
+def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, data: dict,
+               progress: Progress) -> dict:
+    from doppel.evaluation.scenarios import configured_sets, deal_scenarios
+    from doppel.evaluation.style import _sample_fields
+    from doppel.inference.backends.transformers import TransformersBackend
+    from doppel.inference.decisions import decide_from_scores, decision_messages, option_scores
+
+    cfg = twin.evaluation
+    sets = configured_sets(cfg, twin.persona)
+    if cfg.deal_scenarios and twin.sources.deals.enabled:
+        derived = deal_scenarios(records, cfg.deal_outcomes, data["val_fraction"])
+        if derived.scenarios:
+            sets.append(derived)
+    backend = TransformersBackend(local, prompter)
+    total = sum(len(s.scenarios) for s in sets)
+    done = 0
+    results, everything = [], {"twin": [], "base": [], "chance": []}
+    for scenario_set in sets:
+        scored: dict[str, list] = {"twin": [], "base": []}
+        items = []
+        for scenario in scenario_set.scenarios:
+            messages = decision_messages(twin.persona, scenario.context, scenario.options)
+            # The same scoring `decide` uses, so the accuracy is the product's accuracy.
+            twin_scores = option_scores(backend, prompter, messages, scenario.options)
+            with local.base_model_only():
+                base_scores = option_scores(backend, prompter, messages, scenario.options)
+            item = {"id": scenario.id, "choice": scenario.choice}
+            for who, scores in (("twin", twin_scores), ("base", base_scores)):
+                decision = decide_from_scores(scenario.options, scores, abstain_below=0.0)
+                brier = sum((p - (o == scenario.choice)) ** 2 for o, p in decision.probabilities.items())
+                scored[who].append((decision.choice == scenario.choice, brier))
+                item[who] = {"picked": decision.choice,
+                             "p_choice": _rounded(decision.probabilities[scenario.choice])}
+            items.append(item)
+            everything["chance"].append(1 / len(scenario.options))
+            done += 1
+            progress("decisions", done, total)
+        n = len(scenario_set.scenarios)
+        results.append({
+            "name": scenario_set.name,
+            "source": scenario_set.source,
+            "chance": _rounded(statistics.fmean(1 / len(s.options) for s in scenario_set.scenarios)) if n else None,
+            "twin": _accuracy(scored["twin"]),
+            "base": _accuracy(scored["base"]),
+            "items": items,
+            **_sample_fields(n),
+        })
+        everything["twin"] += scored["twin"]
+        everything["base"] += scored["base"]
+    n_all = len(everything["chance"])
+    overall = {
+        "chance": _rounded(statistics.fmean(everything["chance"])) if n_all else None,
+        "twin": _accuracy(everything["twin"]),
+        "base": _accuracy(everything["base"]),
+        **_sample_fields(n_all),
+    }
+    return {"sets": results, "overall": overall}
+
+
+def _accuracy(scored: list[tuple[bool, float]]) -> dict:
+    if not scored:
+        return {"accuracy": None, "brier": None}
+    return {"accuracy": _rounded(sum(ok for ok, _ in scored) / len(scored)),
+            "brier": _rounded(statistics.fmean(b for _, b in scored))}
+
+
+def _personality(classifier, probes: list[str], replies: list[str]) -> dict:
+    from doppel.evaluation.style import _sample_fields
+
+    probs = classifier.prob_person(replies) if classifier is not None else [None] * len(replies)
+    scored = [p for p in probs if p is not None]
+    return {
+        "share_as_person": _rounded(sum(p >= 0.5 for p in scored) / len(scored)) if scored else None,
+        "mean_prob_person": _rounded(statistics.fmean(scored)) if scored else None,
+        "answers": [{"probe": q, "reply": r, "prob_person": _rounded(p)} for q, r, p in zip(probes, replies, probs)],
+        **_sample_fields(len(probes)),
+    }
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def with_human(card: dict, db: Database, version: Version) -> dict:
+    """The scorecard with the human section as it stands now (reviews keep arriving after an evaluation)."""
+    from doppel.evaluation.reviews import PAIRS_FILE, human_summary, load_pairs
+
+    folder = evaluation_dir(version)
+    total = len(load_pairs(folder)["pairs"]) if (folder / PAIRS_FILE).is_file() else 0
+    return {**card, "human": human_summary(db, version.twin, version.name, total)}
+
+
+def load_scorecard(settings: Settings, twin: str, version: str = "final", db: Database | None = None) -> dict:
+    found = Registry(settings.resolved_models_dir).get(twin, version)
+    path = evaluation_dir(found) / SCORECARD_FILE
+    if not path.is_file():
+        raise EvaluationError(f"{twin} {found.name} has not been evaluated yet (doppel eval {found.name})")
+    card = json.loads(path.read_text())
+    return with_human(card, db or Database(settings), found) if db is not False else card
+
+
+def saved_scorecard(version: Version) -> dict | None:
+    path = evaluation_dir(version) / SCORECARD_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def scorecard_summary(version: Version, db: Database) -> dict | None:
+    """A few headline numbers of a version's saved scorecard (human numbers live), or None if unevaluated."""
+    card = saved_scorecard(version)
+    if card is None:
+        return None
+    numbers = headline(with_human(card, db, version))
+    return {
+        "evaluated_at": card.get("evaluated_at"),
+        "val_loss": numbers["fit.val_loss"],
+        "style_share": numbers["style.twin_share"],
+        "base_style_share": numbers["style.base_share"],
+        "similarity": numbers["style.twin_similarity"],
+        "decision_accuracy": numbers["decisions.accuracy"],
+        "human_share_fooled": numbers["human.share_fooled"],
+        "human_mean_score": numbers["human.mean_score"],
+        "human_reviews": numbers["human.reviews"],
+    }
+
+
+def headline(card: dict | None) -> dict[str, float | None]:
+    """The scorecard's numbers under their stable dotted names (what promotion.min_scores / max_scores name)."""
+    card = card or {}
+
+    def get(*path):
+        node = card
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node if isinstance(node, (int, float)) and not isinstance(node, bool) else None
+
+    values = {
+        "fit.train_loss": get("fit", "train_loss"),
+        "fit.val_loss": get("fit", "val_loss"),
+        "fit.val_perplexity": get("fit", "val_perplexity"),
+        "fit.base_val_loss": get("fit", "base_val_loss"),
+        "fit.improvement": get("fit", "improvement", "val_loss"),
+        "style.twin_share": get("style", "classifier", "twin", "share_as_person"),
+        "style.base_share": get("style", "classifier", "base", "share_as_person"),
+        "style.real_share": get("style", "classifier", "real", "share_as_person"),
+        "style.twin_similarity": get("style", "similarity", "twin", "mean"),
+        "style.base_similarity": get("style", "similarity", "base", "mean"),
+        "style.twin_habit_distance": get("style", "habits", "distance", "twin"),
+        "style.base_habit_distance": get("style", "habits", "distance", "base"),
+        "decisions.accuracy": get("decisions", "overall", "twin", "accuracy"),
+        "decisions.base_accuracy": get("decisions", "overall", "base", "accuracy"),
+        "decisions.brier": get("decisions", "overall", "twin", "brier"),
+        "decisions.chance": get("decisions", "overall", "chance"),
+        "personality.share": get("personality", "share_as_person"),
+        "human.share_fooled": get("human", "share_fooled"),
+        "human.mean_score": get("human", "mean_score"),
+        "human.reviews": get("human", "reviews"),
+    }
+    assert set(values) == set(SCORE_NAMES), "SCORE_NAMES in config.py must list every headline number"
+    return values
+
+
+def check_scores(card: dict, minimum: dict[str, float], maximum: dict[str, float]) -> list[str]:
+    """What a scorecard misses of the promotion thresholds; empty when it meets all of them."""
+    values = headline(card)
+    problems = []
+    for name, limit in minimum.items():
+        value = values.get(name)
+        if value is None or value < limit:
+            problems.append(f"{name} is {_shown(value)}, needs at least {limit:g}")
+    for name, limit in maximum.items():
+        value = values.get(name)
+        if value is None or value > limit:
+            problems.append(f"{name} is {_shown(value)}, needs at most {limit:g}")
+    return problems
+
+
+def _shown(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.4g}"
+
+
+def write_report_for(settings: Settings, twin: str, version: Version, card: dict) -> Path:
+    """Render the version's HTML report with every earlier evaluated version as history."""
+    from doppel.evaluation.report import render_report, write_report
+
+    history = []
+    for other in Registry(settings.resolved_models_dir).versions(twin):
+        saved = card if other.name == version.name else saved_scorecard(other)
+        if saved is not None:
+            history.append(saved)
+    path = evaluation_dir(version) / REPORT_FILE
+    write_report(path, render_report(card, history=history, metrics=version.metrics))
+    return path

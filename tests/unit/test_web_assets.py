@@ -1,0 +1,63 @@
+"""The web page's files as the router serves them (no browser, no database): types, policy, nothing external."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from doppel.service.routes import web
+
+
+def make_client() -> TestClient:
+    app = FastAPI()
+    app.include_router(web.router)
+    return TestClient(app)
+
+
+def test_the_page_and_its_files_are_served_with_their_types_and_a_strict_policy():
+    c = make_client()
+    index = c.get("/")
+    assert index.status_code == 200 and index.headers["content-type"] == "text/html; charset=utf-8"
+    policy = index.headers["content-security-policy"]
+    assert policy.startswith("default-src 'self'") and "unsafe" not in policy
+    assert index.headers["x-content-type-options"] == "nosniff"
+    for name, kind in [("app.js", "text/javascript"), ("app.css", "text/css"), ("favicon.svg", "image/svg+xml"),
+                       ("view.html", "text/html"), ("view.js", "text/javascript")]:
+        r = c.get(f"/web/{name}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith(kind), name
+    # The report viewer lets a report's own inline styles apply, never scripts.
+    viewer = c.get("/web/view.html").headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-inline'" in viewer and "script-src" not in viewer and "unsafe-eval" not in viewer
+
+
+def test_only_the_shipped_files_are_served():
+    c = make_client()
+    for path in ("/web/nope.js", "/web/..%2Fapp.py", "/web/.hidden.js", "/web/app.py", "/web/index"):
+        assert c.get(path).status_code == 404, path
+
+
+def test_nothing_comes_from_elsewhere_and_every_reference_resolves():
+    c = make_client()
+    html = c.get("/").text
+    for name in ("index.html", "view.html", "app.js", "view.js", "app.css"):
+        text = c.get(f"/web/{name}").text
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), name
+        assert not re.search(r"""url\(\s*["']?(https?:)?//""", text), name
+        assert "<script>" not in text and " style=" not in text and "onclick" not in text, name
+    for ref in re.findall(r"""(?:src|href)="(/web/[^"]+)\"""", html):
+        assert c.get(ref).status_code == 200, ref
+    # Every element app.js looks up by id is in the page.
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    wanted = set(re.findall(r"""\$\(['`]#([A-Za-z0-9_-]+)['`]\)""", c.get("/web/app.js").text))
+    assert wanted and wanted <= ids, sorted(wanted - ids)
+
+
+def test_every_control_in_the_page_has_a_label():
+    html = make_client().get("/").text
+    labelled = set(re.findall(r'<label[^>]*for="([^"]+)"', html))
+    for tag in re.finditer(r"<(input|select|textarea)\b([^>]*)>", html):
+        attrs = tag.group(2)
+        ident = re.search(r'id="([^"]+)"', attrs)
+        assert "aria-label=" in attrs or (ident and ident.group(1) in labelled), tag.group(0)
