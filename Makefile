@@ -34,6 +34,7 @@ bench: install
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/nightly.py
 	$(PY) benchmarks/inference.py
+	$(PY) benchmarks/evaluation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .test-cache

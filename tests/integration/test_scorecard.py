@@ -145,3 +145,33 @@ def test_evaluate_and_review_over_http(tmp_path, home, demo_db, tiny_model_dir):
         assert api.get("/api/versions/v9.9/scorecard").status_code == 404
     finally:
         server.stop()
+
+
+def test_eval_and_review_from_the_cli(tmp_path, home, demo_db, tiny_model_dir):
+    from typer.testing import CliRunner
+
+    from doppel.cli import app
+    from doppel.config import load_settings
+
+    config = tmp_path / "doppel.toml"
+    config.write_text(
+        f'home = "{home}"\ndatabase_url = "{demo_db}"\n[[twins]]\nname = "allan-maverick"\n'
+        f'[twins.base_model]\nname = "{tiny_model_dir}"\n'
+        f'[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\n[twins.promotion]\ngate_examples = 8\n'
+        f'[twins.evaluation]\nstyle_examples = 2\nmax_new_tokens = 8\ndeal_scenarios = false\n'
+    )
+    train_twin(load_settings(config))
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", "--config", str(config), "--json", "--part", "fit", "--part", "style"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.stdout[result.stdout.index("{"):])
+    assert card["version"] == "v1.0" and "decisions" not in card and card["style"]["n"] == 2
+
+    # Two pairs: answer the first (reply 1 is the person's? the reviewer guesses), score it, then quit.
+    result = runner.invoke(app, ["review", "--config", str(config), "--reviewer", "cli"], input="1\n7\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "1 of 2" in result.output and "So far: could not tell" in result.output
+    human = load_scorecard(load_settings(config), "allan-maverick")["human"]
+    assert human["reviews"] == 1 and human["mean_score"] == 7 and human["reviewers"] == 1
+
+    assert runner.invoke(app, ["eval", "v9.9", "--config", str(config)]).exit_code == 1
