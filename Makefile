@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install browser demo test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,7 +23,13 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/doppel demo
 
-test: install
+# The web page's end-to-end tests drive Debian's Chromium (Playwright never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || { \
+	  SUDO=$$( [ "$$(id -u)" -ne 0 ] && echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: install browser
 	$(VENV)/bin/pytest
 
 # Everything except the tests that train the real base model.
