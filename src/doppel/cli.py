@@ -103,7 +103,8 @@ def demo(
     print_comparisons(console, result.comparisons)
     console.print(
         f"[bold green]{result.outcome.version.twin} {result.outcome.version.name} is final[/] "
-        f"({result.outcome.version.path}). Try: doppel chat \"Acme wants 30% off. What do we say?\""
+        f"({result.outcome.version.path}). Try: doppel chat \"Acme wants 30% off. What do we say?\", "
+        f"doppel eval (its scorecard), doppel serve (the web page)"
     )
 
 
