@@ -249,7 +249,8 @@ def _open_twin(config, twin, version, backend, url, token):
     from doppel.twin import Twin
 
     if url:
-        return Twin.connect(url, twin, token=token or os.environ.get("DOPPEL_TOKEN"))
+        return Twin.connect(url, twin, token=token or os.environ.get("DOPPEL_TOKEN"),
+                            version=None if version == "final" else version)
     with err_console.status("loading the twin"):
         return Twin.load(twin, version=None if version == "base" else version, config=_settings(config),
                          backend=backend)

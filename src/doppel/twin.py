@@ -106,9 +106,10 @@ class Twin:
         return cls(settings, twin, served, prompter)
 
     @staticmethod
-    def connect(url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0) -> "RemoteTwin":
-        """A twin served by ``doppel serve`` at ``url``; same methods, same results."""
-        return RemoteTwin(url, twin, token=token, timeout=timeout)
+    def connect(url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0,
+                version: str | None = None) -> "RemoteTwin":
+        """A twin served by ``doppel serve`` at ``url`` (``version``: default final); same methods, same results."""
+        return RemoteTwin(url, twin, token=token, timeout=timeout, version=version)
 
     # -- chat -----------------------------------------------------------------------------------
 
@@ -217,10 +218,12 @@ class Twin:
 class RemoteTwin:
     """``Twin``'s methods over a doppel server's HTTP API."""
 
-    def __init__(self, url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0):
+    def __init__(self, url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0,
+                 version: str | None = None):
         import httpx
 
         self.name = twin
+        self.version = version
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
 
@@ -238,13 +241,13 @@ class RemoteTwin:
     def chat(self, message: str, *, context: Mapping[str, Any] | None = None,
              history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
              temperature: float | None = None, seed: int = 0) -> Reply:
-        data = self._post("/api/chat", _chat_body(self.name, message, context, history, max_tokens, temperature, seed))
+        data = self._post("/api/chat", self._chat_body(message, context, history, max_tokens, temperature, seed))
         return _reply_from(data)
 
     def stream(self, message: str, *, context: Mapping[str, Any] | None = None,
                history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
                temperature: float | None = None, seed: int = 0) -> Iterator[str | Reply]:
-        body = {**_chat_body(self.name, message, context, history, max_tokens, temperature, seed), "stream": True}
+        body = {**self._chat_body(message, context, history, max_tokens, temperature, seed), "stream": True}
         with self._http.stream("POST", "/api/chat", json=body) as response:
             if response.status_code >= 400:
                 response.read()
@@ -263,10 +266,18 @@ class RemoteTwin:
     def decide(self, context: str | Mapping[str, Any], options: Sequence[str], *,
                abstain_below: float | None = None, rationale: bool = True) -> Decision:
         body = {"context": context, "options": list(options), "twin": self.name, "rationale": rationale}
+        if self.version is not None:
+            body["version"] = self.version
         if abstain_below is not None:
             body["abstain_below"] = abstain_below
         data = self._post("/api/decide", body)
         return Decision(**{k: data.get(k) for k in Decision.__dataclass_fields__ if k in data})
+
+    def _chat_body(self, message, context, history, max_tokens, temperature, seed) -> dict:
+        body = _chat_body(self.name, message, context, history, max_tokens, temperature, seed)
+        if self.version is not None:
+            body["version"] = self.version
+        return body
 
     def close(self) -> None:
         self._http.close()

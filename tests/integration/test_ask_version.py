@@ -53,6 +53,14 @@ def test_chat_and_decide_ask_the_version_named(two_versions):
             assert "v9.9" in detail["message"] and detail["version"] == "v9.9"
             assert detail["known_versions"] == ["v1.0", "v2.0"]
 
+        # The Python client over HTTP asks the version it was connected to.
+        from doppel.twin import Twin
+
+        remote = Twin.connect("http://testserver", version="v1.0")
+        remote._http = client  # the same HTTP API, served in process
+        assert remote.chat("Should we close the deal?", max_tokens=2).version == "v1.0"
+        assert remote.decide("New client wants 30% discount", OPTIONS, rationale=False).version == "v1.0"
+
         # A new final is picked up, and the old one leaves memory once nobody asks for it.
         assert client.post("/api/versions/v1.0/promote").json()["final"] == "v1.0"
         assert client.post("/api/chat", json=ask).json()["version"] == "v1.0"
