@@ -395,7 +395,7 @@ class ServiceConfig(_Strict):
 
 
 class Settings(_Strict):
-    home: Path = Field(Path("~/.doppel"), description="doppel's data folder: embedded database, models, caches.")
+    home: Path = Field(Path("~/.doppel"), validate_default=True, description="doppel's data folder: embedded database, models, caches.")
     database_url: str = Field("", description="PostgreSQL URL of the CRM; empty: the embedded server in <home>/pgdata.")
     models_dir: Path | None = Field(None, description="Where versions live; default <home>/models.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -76,3 +76,14 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_settings(tmp_path / "nope.toml", env={})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(write(tmp_path, "this is = = not toml"), env={})
+
+
+def test_the_default_home_is_expanded_like_a_configured_one(monkeypatch, tmp_path):
+    # Without this the default "~/.doppel" stays relative: `doppel demo` then `doppel versions` in another
+    # folder would not find the demo's versions.
+    from doppel.config import Settings, load_settings
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert Settings().home == tmp_path / ".doppel"
+    assert load_settings(env={}).resolved_models_dir == tmp_path / ".doppel" / "models"
