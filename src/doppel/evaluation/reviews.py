@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from doppel.db import SCHEMA, Database
-from doppel.evaluation.style import _sample_fields
+from doppel.evaluation.style import sample_fields
 
 PAIRS_FILE = "pairs.json"
 Picked = Literal["1", "2", "cant_tell"]
@@ -147,5 +147,5 @@ def human_summary(db: Database, twin: str, version: str, total_pairs: int) -> di
         "reviewers": len({r[1] for r in rows}),
         "share_fooled": fooled / len(rows) if rows else None,
         "mean_score": statistics.fmean(r[3] for r in rows) if rows else None,
-        **_sample_fields(len(rows)),
+        **sample_fields(len(rows)),
     }

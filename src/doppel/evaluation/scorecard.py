@@ -39,6 +39,7 @@ import torch
 import doppel
 from doppel.config import SCORE_NAMES, Settings, TwinConfig
 from doppel.db import Database
+from doppel.evaluation.style import sample_fields
 from doppel.registry import Registry, Version
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,7 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
 
 
 def _mean_block(values: Sequence[float]) -> dict:
-    from doppel.evaluation.style import _sample_fields
-
-    return {"mean": _rounded(statistics.fmean(values)) if values else None, **_sample_fields(len(values))}
+    return {"mean": _rounded(statistics.fmean(values)) if values else None, **sample_fields(len(values))}
 
 
 def _version_training(version: Version, twin: TwinConfig) -> dict:
@@ -221,9 +220,14 @@ def evaluate_version(
             from doppel.inference.messages import chat_messages
 
             probes = probes_for(twin)
+            done = [0]
+
+            def tick(n):
+                done[0] += n
+                progress("personality", done[0], len(probes))
+
             replies = generate_replies(local.model, prompter, [chat_messages(twin.persona, p) for p in probes],
-                                       max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
-                                       on_batch=lambda n: progress("personality", n, len(probes)))
+                                       max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, on_batch=tick)
             generated_tokens += replies.new_tokens
             generated_seconds += replies.seconds
             return _personality(classifier, probes, replies.texts)
@@ -271,7 +275,6 @@ def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress:
     from doppel.dataset import fixed_val_set
     from doppel.dataset.tokenize import encode
     from doppel.evaluation.perplexity import evaluate_loss
-    from doppel.evaluation.style import SMALL_SAMPLE
     from doppel.pipeline import SEED_TARGETS
 
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
@@ -294,8 +297,7 @@ def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress:
         "base_val_perplexity": _rounded(base_loss.perplexity) if base_loss else None,
         "val_examples": twin_loss.examples if twin_loss else 0,
         "val_tokens": twin_loss.tokens if twin_loss else 0,
-        "n": twin_loss.examples if twin_loss else 0,
-        "small_sample": (twin_loss.examples if twin_loss else 0) < SMALL_SAMPLE,
+        **sample_fields(twin_loss.examples if twin_loss else 0),
         "targets": {k: {"value": _rounded(values[k]), "target": limit,
                         "met": values[k] is not None and values[k] < limit} for k, limit in SEED_TARGETS.items()},
     }
@@ -359,9 +361,7 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
     habits["distance"] = {"twin": _rounded(habit_distance(habits["twin"], habits["real"])),
                           "base": _rounded(habit_distance(habits["base"], habits["real"]))}
     section["habits"] = habits
-    from doppel.evaluation.style import _sample_fields
-
-    section.update(_sample_fields(len(real)))
+    section.update(sample_fields(len(real)))
     return section
 
 
@@ -372,7 +372,6 @@ def _rounded_summary(summary: dict) -> dict:
 def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, data: dict,
                progress: Progress) -> dict:
     from doppel.evaluation.scenarios import configured_sets, deal_scenarios
-    from doppel.evaluation.style import _sample_fields
     from doppel.inference.backends.transformers import TransformersBackend
     from doppel.inference.decisions import decide_from_scores, decision_messages, option_scores
 
@@ -414,7 +413,7 @@ def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, d
             "twin": _accuracy(scored["twin"]),
             "base": _accuracy(scored["base"]),
             "items": items,
-            **_sample_fields(n),
+            **sample_fields(n),
         })
         everything["twin"] += scored["twin"]
         everything["base"] += scored["base"]
@@ -423,7 +422,7 @@ def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, d
         "chance": _rounded(statistics.fmean(everything["chance"])) if n_all else None,
         "twin": _accuracy(everything["twin"]),
         "base": _accuracy(everything["base"]),
-        **_sample_fields(n_all),
+        **sample_fields(n_all),
     }
     return {"sets": results, "overall": overall}
 
@@ -436,15 +435,13 @@ def _accuracy(scored: list[tuple[bool, float]]) -> dict:
 
 
 def _personality(classifier, probes: list[str], replies: list[str]) -> dict:
-    from doppel.evaluation.style import _sample_fields
-
     probs = classifier.prob_person(replies) if classifier is not None else [None] * len(replies)
     scored = [p for p in probs if p is not None]
     return {
         "share_as_person": _rounded(sum(p >= 0.5 for p in scored) / len(scored)) if scored else None,
         "mean_prob_person": _rounded(statistics.fmean(scored)) if scored else None,
         "answers": [{"probe": q, "reply": r, "prob_person": _rounded(p)} for q, r, p in zip(probes, replies, probs)],
-        **_sample_fields(len(probes)),
+        **sample_fields(len(probes)),
     }
 
 
@@ -466,7 +463,7 @@ def load_scorecard(settings: Settings, twin: str, version: str = "final", db: Da
     if not path.is_file():
         raise EvaluationError(f"{twin} {found.name} has not been evaluated yet (doppel eval {found.name})")
     card = json.loads(path.read_text())
-    return with_human(card, db or Database(settings), found) if db is not False else card
+    return with_human(card, db or Database(settings), found)
 
 
 def saved_scorecard(version: Version) -> dict | None:

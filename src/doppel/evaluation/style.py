@@ -32,7 +32,7 @@ MIN_TEXTS_PER_SIDE = 5
 SMALL_SAMPLE = 30
 
 
-def _sample_fields(n: int) -> dict:
+def sample_fields(n: int) -> dict:
     return {"n": n, "small_sample": n < SMALL_SAMPLE}
 
 
@@ -82,7 +82,7 @@ class AuthorshipClassifier:
             "share_as_person": sum(p >= threshold for p in probs) / len(probs) if probs else 0.0,
             "mean_prob_person": statistics.fmean(probs) if probs else 0.0,
             "threshold": threshold,
-            **_sample_fields(len(probs)),
+            **sample_fields(len(probs)),
         }
 
 
@@ -147,7 +147,7 @@ def surface_habits(texts: Sequence[str]) -> dict:
         "contraction_rate": contractions / total_words if total_words else 0.0,
         "exclamation_rate": exclamations / total_words if total_words else 0.0,
         "top_bigrams": bigrams.most_common(10),
-        **_sample_fields(n),
+        **sample_fields(n),
     }
 
 
