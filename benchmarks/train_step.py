@@ -1,6 +1,7 @@
 """Training-step speed: doppel's packed step vs. the usual padded batch, same model, same examples.
 
-    python benchmarks/train_step.py [--steps 6] [--batch-size 4]
+    python benchmarks/train_step.py [--steps 6] [--batch-size 4] [--repeats 5]
+    python benchmarks/train_step.py --steps 2 --repeats 2      # quick check that it runs
 
 Baseline (named): what a default Hugging Face collator + Trainer step does,
 pad the batch to its longest example, attend with a 2-D padding mask, and
@@ -10,7 +11,10 @@ block-diagonal mask, logits only at the person's tokens.
 
 Both run forward + backward + optimizer step on SmolLM2-135M with LoRA, on the
 demo persona's real examples (loaded into a throwaway embedded PostgreSQL).
-Tokens/s counts real tokens only (padding is not work done).
+Each side has its own model and optimizer, both loaded before any timing; one
+timed repeat is ``--steps`` steps over the same batches for both sides, the
+order alternating (benchmarks/timing.py). Tokens/s counts real tokens only
+(padding is not work done).
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from timing import Metric, add_arguments, compare, median, report, timed
 
 from doppel.config import Settings
 from doppel.dataset.packing import pack
@@ -51,20 +55,24 @@ def packed_step(model, examples) -> None:
     (loss / n).backward()
 
 
-def timed(model, optimizer, batches, step) -> float:
-    start = time.perf_counter()
-    for batch in batches:
-        step(batch)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    return time.perf_counter() - start
+def training_side(model, optimizer, batches, step):
+    """One timed repeat: every batch, forward + backward + optimizer step."""
+
+    def run(_: int) -> None:
+        for batch in batches:
+            step(model, batch)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+    return timed(run)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=6, help="Optimizer steps per timed repeat")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--home", type=Path, default=None, help="DOPPEL_HOME with a converted base model (speeds up)")
+    add_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
 
@@ -88,23 +96,30 @@ def main() -> None:
     real_tokens = sum(len(e) for b in batches for e in b)
     padded_tokens = sum(max(len(e) for e in b) * len(b) for b in batches)
 
-    results = {}
+    sides = []
     for name, step in (
-        ("baseline: padded batch, full logits", lambda b: padded_step(model, b, tokenizer.pad_token_id)),
-        ("doppel: packed, block mask, target-only logits", lambda b: packed_step(model, b)),
+        ("baseline: padded batch, full logits", lambda m, b: padded_step(m, b, tokenizer.pad_token_id)),
+        ("doppel: packed, block mask, target-only logits", packed_step),
     ):
-        torch.manual_seed(0)
+        torch.manual_seed(0)  # the same LoRA initialisation for both
         model = add_lora(load_base(base), twin.lora)
         model.train()
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-        timed(model, optimizer, [warmup], step)
-        seconds = timed(model, optimizer, batches, step)
-        results[name] = real_tokens / seconds
-        print(f"{name:50s} {seconds:7.1f} s  {results[name]:7.1f} real tokens/s")
-    base_tps, ours_tps = results.values()
-    print(f"\n{args.steps} steps x {args.batch_size} examples, {real_tokens} real tokens "
+        # Warm-ups (timing.compare) use a batch no timed repeat uses.
+        run = training_side(model, optimizer, batches, step)
+        warm = training_side(model, optimizer, [warmup], step)
+        sides.append((name, lambda i, run=run, warm=warm: warm(i) if i < 0 else run(i)))
+
+    samples = compare(sides, args.repeats, warmup=args.warmup)
+    for side in samples.values():
+        side["tokens_per_s"] = [real_tokens / s for s in side["seconds"]]
+    print(f"\n{args.steps} steps x {args.batch_size} examples per repeat, {real_tokens} real tokens "
           f"({padded_tokens} with padding: {padded_tokens / real_tokens:.2f}x)")
-    print(f"speed-up of doppel's step over the padded baseline: {ours_tps / base_tps:.2f}x")
+    report(samples, [Metric("seconds", f"wall time of {args.steps} steps"),
+                     Metric("tokens_per_s", "real tokens per second", "tokens/s", higher_is_better=True)])
+    base_name, ours_name = samples
+    print(f"speed-up of doppel's step over the padded baseline (medians): "
+          f"{median(samples, base_name, 'seconds') / median(samples, ours_name, 'seconds'):.2f}x")
 
 
 if __name__ == "__main__":

@@ -36,8 +36,9 @@ _TWIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 SCORE_NAMES = (
     "fit.train_loss", "fit.val_loss", "fit.val_perplexity", "fit.base_val_loss", "fit.improvement",
     "style.twin_share", "style.base_share", "style.real_share", "style.twin_similarity", "style.base_similarity",
-    "style.twin_habit_distance", "style.base_habit_distance",
+    "style.distinct_replies", "style.relevance", "style.twin_habit_distance", "style.base_habit_distance",
     "decisions.accuracy", "decisions.base_accuracy", "decisions.brier", "decisions.chance",
+    "decisions.longest_accuracy", "decisions.overlap_accuracy", "decisions.p_value",
     "personality.share", "human.share_fooled", "human.mean_score", "human.reviews",
 )
 
@@ -87,6 +88,14 @@ class EmailSource(_Source):
         "in_reply_to",
         description="Id of the email this one answers; optional. When the table has it, the answered "
         "email becomes the prompt.",
+    )
+    thread_id_column: str | None = Field(
+        "thread_id",
+        description="Thread of each email; optional. Without in_reply_to, a reply answers the latest earlier "
+        "email of its thread by someone else.",
+    )
+    reply_window_days: int = Field(
+        30, gt=0, description="Without in_reply_to or thread_id, how far back a reply's parent is sought by subject."
     )
     limit: int = Field(1000, ge=1)
 
@@ -199,7 +208,7 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0.0)
     max_grad_norm: float = Field(1.0, gt=0.0)
     seed: int = 1234
-    val_fraction: float = Field(0.10, gt=0.0, lt=0.5, description="Share of records held out, chosen by a stable hash.")
+    val_fraction: float = Field(0.10, gt=0.0, lt=0.5, description="Share of threads held out, by a stable hash of the thread; earlier versions' sides are kept.")
     min_chars: int = Field(10, ge=0, description="Records shorter than this after cleaning are dropped.")
     precision: Literal["auto", "bf16", "fp32"] = Field(
         "auto", description="CPU: 'auto' uses bf16 autocast when the CPU has native bf16, else fp32."
@@ -312,6 +321,11 @@ class InferenceConfig(_Strict):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Default sampling temperature (0: greedy).")
     abstain_below: float = Field(
         0.5, ge=0.0, le=1.0, description="decide abstains when its top option's probability is below this."
+    )
+    decision_scoring: Literal["pmi", "mean"] = Field(
+        "pmi",
+        description="How decide scores an option: pmi, its log-probability given the situation minus given the "
+        "same question without it (length and common words cancel out); mean, its mean log-probability per token.",
     )
 
 

@@ -34,7 +34,16 @@ import torch
 
 import doppel
 from doppel.config import Settings, TrainingConfig, TwinConfig
-from doppel.dataset import Dataset, build_dataset, check_usable, fixed_val_set, write_card
+from doppel.dataset import (
+    Dataset,
+    build_dataset,
+    check_usable,
+    fixed_val_set,
+    read_splits,
+    val_set_digest,
+    write_card,
+    write_splits,
+)
 from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
 from doppel.db import Database
@@ -267,7 +276,9 @@ def _run(
     _stage("collect", reporter, hooks)
     records = collect_records(db, twin, reporter)
     _stage("dataset", reporter, hooks)
-    built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction)
+    # Every example stays on the side final had it on: the gate compares the two on data neither learned.
+    built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction,
+                           pinned=read_splits(final.path if final else None))
     check_usable(built, twin)
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
 
@@ -400,6 +411,7 @@ def _metrics(result: FitResult, dataset: Dataset, placement: Placement, cfg: Tra
         "val_loss": val.loss if val else None,
         "val_perplexity": val.perplexity if val else None,
         "val_tokens": val.tokens if val else 0,
+        "val_set": val_set_digest(dataset.val_examples),
         f"{start_key}_val_loss": initial.loss if initial else None,
         f"{start_key}_val_perplexity": initial.perplexity if initial else None,
         "examples": {"train": len(dataset.train), "val": len(dataset.val)},
@@ -431,6 +443,7 @@ def _write_version(
     resolved = twin.model_copy(update={"training": cfg}).model_dump(mode="json")
     (folder / "config.json").write_text(json.dumps(resolved, indent=2))
     write_card(dataset.card, folder)
+    write_splits(dataset.built, folder)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
 
 

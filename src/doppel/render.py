@@ -157,6 +157,15 @@ def _n(block: dict | None) -> str:
     return f"n={block['n']}" + (" [yellow](small sample)[/]" if block.get("small_sample") else "")
 
 
+def _baselines(block: dict) -> str:
+    """What a decision set's accuracy has to beat: chance and the pickers that ignore the situation."""
+    shown = [f"chance {_share(block.get('chance'))}"]
+    for name in ("longest", "overlap"):
+        if isinstance(block.get(name), dict):
+            shown.append(f"{name} {_share(block[name].get('accuracy'))}")
+    return ", ".join(shown)
+
+
 def print_scorecard(console: Console, card: dict) -> None:
     """The scorecard as a few tables: twin vs base (vs the real replies where that is the ceiling)."""
     console.print(f"[bold]Scorecard of {card['twin']} {card['version']}[/] [dim](seed {card.get('seed')}, "
@@ -188,17 +197,28 @@ def print_scorecard(console: Console, card: dict) -> None:
     if sim:
         table.add_row("similarity to real reply", _num(sim["twin"].get("mean"), 3), _num(sim["base"].get("mean"), 3),
                       "1.000", _n(sim["twin"]))
+    distinct = style.get("distinct") or {}
+    if distinct:
+        table.add_row("distinct replies", _share(distinct.get("twin")), _share(distinct.get("base")),
+                      _share(distinct.get("real")), _n(distinct))
+    if style.get("relevance") is not None:
+        table.add_row("relevance (twin − base similarity)", _num(style["relevance"], 3), "", "", "")
     habits = style.get("habits") or {}
     if habits:
         table.add_row("habit distance to real", _num(habits["distance"]["twin"], 3),
                       _num(habits["distance"]["base"], 3), "0.000", _n(habits.get("real")))
     for block in (card.get("decisions") or {}).get("sets", []):
         table.add_row(f"decisions: {block['name']}", _share(block["twin"]["accuracy"]),
-                      _share(block["base"]["accuracy"]), f"chance {_share(block['chance'])}", _n(block))
+                      _share(block["base"]["accuracy"]), _baselines(block), _n(block))
     overall = (card.get("decisions") or {}).get("overall")
     if overall and overall.get("n"):
         table.add_row("decision Brier (lower is better)", _num(overall["twin"]["brier"], 3),
                       _num(overall["base"]["brier"], 3), "", _n(overall))
+        paired = overall.get("twin_vs_base") or {}
+        if paired.get("p_value") is not None:
+            table.add_row("decisions: twin vs base (McNemar)", f"p = {paired['p_value']:.3f}",
+                          "significant" if paired.get("significant") else "[yellow]not significant[/]",
+                          f"{paired.get('twin_only')} twin-only, {paired.get('base_only')} base-only right", "")
     personality = card.get("personality") or {}
     if personality:
         table.add_row("probe answers read as the person", _share(personality.get("share_as_person")), "", "",

@@ -24,6 +24,7 @@ from doppel.inference.decisions import (
     Decision,
     decide_from_scores,
     decision_messages,
+    neutral_messages,
     option_scores,
     rationale_messages,
 )
@@ -190,14 +191,17 @@ class Twin:
         abstain_below: float | None = None,
         rationale: bool = True,
     ) -> Decision:
-        """Which option the twin would pick: each option's per-token likelihood as its whole answer, renormalised."""
+        """Which option the twin would pick: each option scored as its whole answer, renormalised over the options."""
         started = time.perf_counter()
         asked = decision_messages(self.config.persona, context, options)
         options = [o.strip() for o in options]
         fitted = self.prompter.fit(asked, max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options))
-        scores = option_scores(self.backend, self.prompter, fitted.messages, options)
+        scoring = self.config.inference.decision_scoring
+        scores = option_scores(self.backend, self.prompter, fitted.messages, options, scoring=scoring,
+                               neutral=neutral_messages(self.config.persona, options))
         threshold = self.config.inference.abstain_below if abstain_below is None else abstain_below
         decision = decide_from_scores(options, scores, threshold)
+        decision.scoring = scoring
         if rationale:
             why = rationale_messages(fitted.messages, decision.choice)
             decision.rationale = self.backend.chat(why, self._sampling(96, 0.0, 0, ())).text

@@ -1,8 +1,10 @@
-"""Load one real Enron mailbox (../shared/data/enron) into the seed's crm_emails table.
+"""Load one real Enron mailbox (../shared/data/enron) into a crm_emails table as a CRM would hold it.
 
-The owner's messages are those in 'Sent Items'; a reply ('RE: x') is linked to
-the newest earlier message someone else sent with the same subject, the way a
-CRM that stores threads would have it.
+The owner's messages are those in 'Sent Items', sent from ``owner_email``.
+Everyone else's sender is their address when the mail system recorded one,
+else the display string as it came; recipients are the To list as written
+(display names and addresses in mixed formats). There is no in_reply_to column:
+doppel has to find which email each reply answers by itself.
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ from pathlib import Path
 
 import psycopg
 
-from doppel.demo.load import DDL
+from doppel.sources.parties import parse_party
 
-_PREFIX = re.compile(r"^\s*((re|fw|fwd)\s*:\s*)+", re.IGNORECASE)
-
-
-def _subject_key(subject: str) -> str:
-    return _PREFIX.sub("", subject or "").strip().lower()
+DDL = """
+CREATE TABLE IF NOT EXISTS crm_emails (
+    id              BIGINT PRIMARY KEY,
+    subject         TEXT NOT NULL DEFAULT '',
+    body            TEXT NOT NULL,
+    sent_at         TIMESTAMPTZ NOT NULL,
+    sender_email    TEXT NOT NULL,
+    recipient_email TEXT
+);
+CREATE INDEX IF NOT EXISTS crm_emails_sent_at ON crm_emails (sent_at DESC);
+"""
+_REPLY = re.compile(r"^\s*re\s*:", re.IGNORECASE)
 
 
 def _when(value: str | None) -> datetime | None:
@@ -33,33 +42,33 @@ def _when(value: str | None) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
+def _sender(display: str) -> str:
+    return parse_party(display).address or display.strip() or "unknown"
+
+
 def load_mailbox(conn: psycopg.Connection, path: Path, owner_email: str) -> dict[str, int]:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """Fill crm_emails; count the messages, the owner's, and the owner's replies ('RE: ...')."""
     messages = []
-    for i, row in enumerate(rows, start=1):
+    for i, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
         sent_at = _when(row.get("date"))
         if sent_at is None:
             continue
         own = row.get("folder") == "Sent Items"
-        sender = owner_email if own else (row.get("from") or ["unknown"])[0].lower()
         messages.append({
             "id": i, "subject": row.get("subject") or "", "body": row.get("body") or "", "sent_at": sent_at,
-            "sender_email": sender, "recipient_email": ", ".join(row.get("to") or []), "in_reply_to": None, "own": own,
+            "sender_email": owner_email if own else _sender((row.get("from") or [""])[0]),
+            "recipient_email": ", ".join(row.get("to") or []) or None, "own": own,
         })
-    incoming = sorted((m for m in messages if not m["own"]), key=lambda m: m["sent_at"])
-    for m in messages:
-        if m["own"] and _PREFIX.match(m["subject"]):
-            key = _subject_key(m["subject"])
-            earlier = [p for p in incoming if _subject_key(p["subject"]) == key and p["sent_at"] < m["sent_at"]]
-            if earlier:
-                m["in_reply_to"] = earlier[-1]["id"]
     conn.execute(DDL)
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO crm_emails (id, subject, body, sent_at, sender_email, recipient_email, in_reply_to) "
-            "VALUES (%(id)s, %(subject)s, %(body)s, %(sent_at)s, %(sender_email)s, %(recipient_email)s, %(in_reply_to)s)",
-            sorted(messages, key=lambda m: m["id"]),
+            "INSERT INTO crm_emails (id, subject, body, sent_at, sender_email, recipient_email) "
+            "VALUES (%(id)s, %(subject)s, %(body)s, %(sent_at)s, %(sender_email)s, %(recipient_email)s)",
+            messages,
         )
     conn.commit()
     own = [m for m in messages if m["own"]]
-    return {"messages": len(messages), "own": len(own), "replies": sum(m["in_reply_to"] is not None for m in own)}
+    return {"messages": len(messages), "own": len(own), "replies": sum(bool(_REPLY.match(m["subject"])) for m in own)}

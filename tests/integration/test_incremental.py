@@ -3,6 +3,7 @@
 import psycopg
 import pytest
 
+from doppel.dataset import read_splits
 from doppel.demo.load import load_demo
 from doppel.demo.persona import ANCHOR, generate_new
 from doppel.pipeline import train_twin
@@ -38,6 +39,11 @@ def test_nightly_run_learns_only_new_records_then_finds_nothing_new(tiny, demo_d
     # It started from v1.0's adapter: its loss before training is v1.0's on the same set.
     assert second.metrics["parent_val_loss"] == pytest.approx(second.metrics["gate"]["final_val_loss"])
     assert Registry(settings.resolved_models_dir).get("allan-maverick").name == "v1.1"
+    # Every example v1.0 knew stays on its side; the new ones are only added.
+    before, after = read_splits(first.version.path), read_splits(second.version.path)
+    assert before and all(after[k] == side for k, side in before.items() if k in after)
+    assert len(after) > len(before)
+    assert second.dataset.card["leak_check"]["exact"] == second.dataset.card["leak_check"]["near"] == 0
 
     third = train_twin(settings, mode="incremental")
     assert third.version is None and third.message == "nothing new since v1.1"

@@ -40,6 +40,7 @@ def test_replies_carry_the_email_they_answer(demo_db):
     emails = [r for r in collect(demo_db) if r.source == "emails"]
     replies = [r for r in emails if r.history]
     assert replies and len(replies) < len(emails)
+    assert all(r.fields["reply_via"] == "in_reply_to" and r.fields["prompt_kind"] == "reply" for r in replies)
     with psycopg.connect(demo_db) as conn:
         for r in replies[:10]:
             parent = conn.execute(
@@ -83,12 +84,17 @@ def test_missing_table_and_column_name_the_config_key(demo_db):
     assert report["notes"] is None and report["deals"] and report["emails"]
 
 
-def test_optional_context_column_may_be_absent(demo_db):
+def test_optional_context_columns_may_be_absent_and_replies_still_find_their_parent(demo_db):
+    # No in_reply_to, no recipient: the parents come from the subjects, and they are the ones in_reply_to names.
     with psycopg.connect(demo_db) as conn:
         conn.execute("CREATE TABLE plain_emails AS SELECT id, subject, body, sent_at, sender_email FROM crm_emails")
+        truth = dict(conn.execute(
+            "SELECT e.id::text, p.body FROM crm_emails e JOIN crm_emails p ON p.id = e.in_reply_to").fetchall())
     twin = TwinConfig.model_validate({"sources": {"emails": {"table": "plain_emails"}}})
     emails = [r for r in collect(demo_db, twin) if r.source == "emails"]
-    assert emails and not any(r.history for r in emails)
+    assert emails and truth
+    assert {r.source_id: r.history[0].text for r in emails if r.history} == truth
+    assert all(r.fields["reply_via"] == "subject" for r in emails if r.history)
 
 
 def test_no_usable_records_says_what_was_read_and_why(demo_db, tokenizer):

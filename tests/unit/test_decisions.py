@@ -35,3 +35,46 @@ def test_bad_options_are_named(options, words):
 def test_a_context_mapping_reads_as_lines_with_the_question_last():
     text = situation_text({"question": "Close it?", "deal_amount": 50000, "deal_stage": "negotiation"})
     assert text == "deal amount: 50,000\ndeal stage: negotiation\n\nClose it?"
+
+
+class _Prompter:
+    """One token per character, and one for the end of the turn."""
+
+    def answer_text(self, option: str) -> str:
+        return option + "|"
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+
+class _Backend:
+    """Every token costs 1 nat; the situation adds a bonus to the options it favours."""
+
+    def __init__(self, favoured: dict[str, float]):
+        self.favoured = favoured
+        self.calls: list[list[dict]] = []
+
+    def score(self, messages, options):
+        self.calls.append(list(messages))
+        situated = "N/A" not in messages[-1]["content"]
+        return [-(len(o) + 1) + (self.favoured.get(o, 0.0) if situated else 0.0) for o in options]
+
+
+def test_pmi_cancels_length_and_keeps_what_the_situation_adds():
+    from doppel.config import Persona
+    from doppel.inference.decisions import decision_messages, neutral_messages, option_scores
+
+    options = ["No", "Counter at 12% for an annual prepay"]
+    backend = _Backend({"Counter at 12% for an annual prepay": 0.5})
+    asked = decision_messages(Persona(), "They ask for 30% off.", options)
+    neutral = neutral_messages(Persona(), options)
+    assert "They ask for 30% off." not in neutral[-1]["content"] and "Counter at 12%" in neutral[-1]["content"]
+    pmi = option_scores(backend, _Prompter(), asked, options, scoring="pmi", neutral=neutral)
+    assert pmi == [0.0, 0.5]  # the neutral question's log-probability of the same tokens is taken off
+    assert len(backend.calls) == 2
+    mean = option_scores(backend, _Prompter(), asked, options, scoring="mean")
+    assert mean[0] == pytest.approx(-1.0) and mean[1] == pytest.approx((-36 + 0.5) / 36)
+    with pytest.raises(ValueError, match="neutral"):
+        option_scores(backend, _Prompter(), asked, options, scoring="pmi")
+    with pytest.raises(ValueError, match="unknown decision scoring"):
+        option_scores(backend, _Prompter(), asked, options, scoring="sum", neutral=neutral)

@@ -68,6 +68,42 @@ def test_the_right_answer_is_not_always_in_the_same_place():
     assert max(where.values()) <= 0.6 * len(SCENARIOS), where
 
 
+def _chance() -> float:
+    return sum(1 / len(s["options"]) for s in SCENARIOS) / len(SCENARIOS)
+
+
+def _picker_accuracy(value) -> float:
+    from doppel.evaluation.baselines import tie_share
+
+    picks = [tie_share([value(o) for o in s["options"]], s["options"].index(s["choice"])) for s in SCENARIOS]
+    return sum(picks) / len(picks)
+
+
+def test_option_length_says_nothing_about_the_answer():
+    # The first scenarios gave the person's choice the longest wording in 25 of 36: "pick the longest" beat the
+    # twin. Now neither the longest nor the shortest option (in characters or in words) beats chance.
+    chance = _chance()
+    for length in (len, lambda o: len(o.split())):
+        assert _picker_accuracy(length) <= chance
+        assert _picker_accuracy(lambda o: -length(o)) <= chance
+
+
+def test_sounding_like_allan_is_not_enough():
+    # Wrong options use his words too ("prepay", "pilot", "commit", "a date"), so picking the option whose words
+    # he writes most often, without reading the situation, stays near chance.
+    from doppel.demo.persona import PERSONA_EMAIL, PERSONA_USER_ID, generate
+    from doppel.evaluation.baselines import OverlapPicker
+
+    data = generate()
+    mine = {c["id"] for c in data.conversations if c["user_id"] == PERSONA_USER_ID}
+    texts = [e["body"] for e in data.emails if e["sender_email"] == PERSONA_EMAIL]
+    texts += [m["content"] for m in data.messages if m["conversation_id"] in mine and m["role"] == "assistant"]
+    texts += [d["notes"] for d in data.deals if d["owner_email"] == PERSONA_EMAIL]
+    texts += [n["content"] for n in data.notes if n["user_id"] == PERSONA_USER_ID]
+    overlap = OverlapPicker(texts)
+    assert _picker_accuracy(overlap.score) <= _chance() + 0.1
+
+
 def test_every_kind_is_covered_and_discounts_lead():
     kinds = Counter(s.get("kind", "other") for s in SCENARIOS)
     assert set(kinds) == KINDS

@@ -51,6 +51,11 @@ def fixed_val_set(val: list[Example], limit: int) -> list[Example]:
     return ordered[:limit]
 
 
+def val_set_digest(examples: list[Example]) -> str:
+    """A fingerprint of which examples a loss was measured on, so a later reader knows it may reuse it."""
+    return hashlib.sha256("\n".join(sorted(e.key for e in examples)).encode()).hexdigest()[:16]
+
+
 def build_dataset(
     records: list[Record],
     twin: TwinConfig,
@@ -96,6 +101,24 @@ def write_dataset(dataset: Dataset, folder: Path) -> Path:
     return folder
 
 
+SPLITS_FILE = "splits.json"
+
+
+def write_splits(built: BuildResult, folder: Path) -> None:
+    """Which side every example was on (keys only, no text), so later runs keep them there."""
+    tmp = folder / f".{SPLITS_FILE}.tmp"
+    tmp.write_text(json.dumps(built.splits, sort_keys=True))
+    os.replace(tmp, folder / SPLITS_FILE)
+
+
+def read_splits(folder: Path | None) -> dict[str, str]:
+    """A version's ``splits.json``, or nothing for a version made before versions kept one."""
+    path = None if folder is None else folder / SPLITS_FILE
+    if path is None or not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
 def write_card(card: dict, folder: Path) -> None:
     for name, text in (("dataset_card.json", json.dumps(card, indent=2, default=str)), ("dataset_card.md", render_card(card))):
         tmp = folder / f".{name}.tmp"
@@ -111,7 +134,10 @@ __all__ = [
     "build_dataset",
     "check_usable",
     "fixed_val_set",
+    "val_set_digest",
     "render_card",
     "write_dataset",
     "write_card",
+    "read_splits",
+    "write_splits",
 ]

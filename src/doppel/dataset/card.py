@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Sequence
 
+from doppel.dataset.duplicates import NEAR_JACCARD, leak_check
 from doppel.dataset.examples import BuildResult
 from doppel.dataset.tokenize import TokenizedExample
 
@@ -36,9 +37,14 @@ def make_card(
 ) -> dict:
     per_source: dict[str, dict[str, int]] = {}
     for source, n in sorted(built.read.items()):
-        per_source[source] = {"read": n, "train": 0, "val": 0}
+        per_source[source] = {"read": n, "train": 0, "val": 0, "replies": 0, "derived": 0}
     for ex in built.examples:
-        per_source.setdefault(ex.source, {"read": 0, "train": 0, "val": 0})[ex.split] += 1
+        counts = per_source.setdefault(ex.source, {"read": 0, "train": 0, "val": 0, "replies": 0, "derived": 0})
+        counts[ex.split] += 1
+        # Prompted by what they really answered, rather than by a header or a derived instruction.
+        counts["replies"] += ex.meta.get("prompt_kind") == "reply"
+        # Nothing was asked: the prompt is an instruction derived from the text itself.
+        counts["derived"] += ex.meta.get("prompt_kind") == "derived"
     lengths = [len(t) for t in (*train, *val)]
     targets = [t.n_target for t in (*train, *val)]
     return {
@@ -50,6 +56,8 @@ def make_card(
         "split": {"train": len(built.train), "val": len(built.val)},
         "per_source": per_source,
         "dropped": {reason: dict(c) for reason, c in built.dropped.items()},
+        # Checked on the whole split, not this run's selection: every train example was learned by some version.
+        "leak_check": leak_check([e.target for e in built.train], [e.target for e in built.val]),
         "truncated": sum(1 for t in (*train, *val) if t.truncated),
         "tokens": {"example_length": _summary(lengths), "target_length": _summary(targets)},
         "timestamps": _time_range(built),
@@ -68,14 +76,19 @@ def render_card(card: dict) -> str:
     lines = [f"# Data-set card: {card['twin']}", ""]
     lines.append(f"Records read: {card['records_read']}  ·  examples: {card['examples']['train']} train / "
                  f"{card['examples']['val']} val  ·  tokenizer: {card['tokenizer']}  ·  max_length {card['max_length']}")
-    lines += ["", "| source | read | train | val |", "|---|---:|---:|---:|"]
+    lines += ["", "| source | read | train | val | real replies | derived prompts |", "|---|---:|---:|---:|---:|---:|"]
     for source, c in card["per_source"].items():
-        lines.append(f"| {source} | {c['read']} | {c['train']} | {c['val']} |")
+        lines.append(f"| {source} | {c['read']} | {c['train']} | {c['val']} | {c.get('replies', 0)} | "
+                     f"{c.get('derived', 0)} |")
     dropped = card["dropped"]
     lines += ["", "Dropped: " + ("none" if not dropped else "")]
     for reason, counts in dropped.items():
         detail = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
         lines.append(f"- {reason}: {sum(counts.values())} ({detail})")
+    leak = card.get("leak_check")
+    if leak:
+        lines.append(f"Leak check: of {leak['val']} validation targets, {leak['exact']} also in training word for word, "
+                     f"{leak['near']} as near copies (Jaccard >= {NEAR_JACCARD}).")
     ex, tg = card["tokens"]["example_length"], card["tokens"]["target_length"]
     if ex.get("count"):
         lines += [

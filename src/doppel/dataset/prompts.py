@@ -47,19 +47,21 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_CONTEXT_CHARS else text[:MAX_CONTEXT_CHARS].rstrip() + " [...]"
 
 
-def email_prompt(record: Record) -> list[dict[str, str]]:
+def email_prompt(record: Record) -> list[dict[str, str]] | None:
     subject = record.fields.get("subject", "")
     if record.history:
         parent = record.history[-1]
         body = _clip(clean_email_body(parent.text))
         header = f"Email from {parent.speaker}" + (f" (subject: {record.fields.get('reply_subject') or subject})")
         return [{"role": "user", "content": f"{header}:\n\n{body}\n\nWrite your reply."}]
+    if not subject and not record.fields.get("recipient"):
+        return None  # a body-only email: the data set derives an instruction from it
     to = record.fields.get("recipient") or "a contact"
     about = f" about: {subject}" if subject else ""
     return [{"role": "user", "content": f"Write an email to {to}{about}"}]
 
 
-def conversation_prompt(record: Record) -> list[dict[str, str]]:
+def conversation_prompt(record: Record) -> list[dict[str, str]] | None:
     """Earlier turns as alternating user/assistant messages (the person is 'assistant')."""
     messages: list[dict[str, str]] = []
     for turn in record.history:
@@ -74,7 +76,9 @@ def conversation_prompt(record: Record) -> list[dict[str, str]]:
     if messages and messages[0]["role"] == "assistant":
         messages = messages[1:]
     if not messages or messages[-1]["role"] != "user":
-        topic = record.fields.get("metadata", {}).get("topic")
+        topic = (record.fields.get("metadata") or {}).get("topic")
+        if not messages and not topic:
+            return None  # the person opens a conversation on nothing known: derive the instruction
         opener = f"(You start the conversation{f' about {topic}' if topic else ''}.)"
         messages.append({"role": "user", "content": opener})
     return messages
@@ -91,13 +95,16 @@ def deal_prompt(record: Record) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"{context}\n\nWhat are your notes on this deal?"}]
 
 
-def note_prompt(record: Record) -> list[dict[str, str]]:
-    title = record.fields.get("title") or "(untitled)"
+def note_prompt(record: Record) -> list[dict[str, str]] | None:
+    title = record.fields.get("title")
+    if not title:
+        return None  # an untitled note: the data set derives an instruction from its text
     tags = record.fields.get("tags") or []
     tag_line = f"\ntags: {', '.join(tags)}" if tags else ""
     return [{"role": "user", "content": f"Write a sticky note: {title}{tag_line}"}]
 
 
+# Each returns the prompt turns, or None when the record says nothing about what it answered.
 PROMPTS = {
     "emails": email_prompt,
     "conversations": conversation_prompt,

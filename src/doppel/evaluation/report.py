@@ -257,10 +257,16 @@ def _style(style: object) -> str:
         ["Share taken for the person", *(cell(_get(clf, v), "share_as_person", _pct) for v in voices)],
         ["Mean probability of the person", *(cell(_get(clf, v), "mean_prob_person", _num) for v in voices)],
         ["MiniLM similarity to the real replies", *(cell(_get(sim, v), "mean", _num) for v in voices)],
+        ["Distinct replies (no other reply the same)", *(_pct(_get(style, "distinct", v)) for v in voices)],
         ["Habit distance to the real replies", *(_num(_get(habits, "distance", v)) for v in voices)],
     ]
     out += _table(["", "Twin", "Base", "Real"], [[_e(r[0]), *r[1:]] for r in rows])
-    out += '<p class="note">Higher share, probability and similarity are closer to the person; lower distance is.</p>'
+    out += (
+        f'<p class="note">Relevance (twin similarity minus base similarity): <strong>{_num(style.get("relevance"))}'
+        "</strong>. Higher share, probability and similarity are closer to the person; lower distance is. A twin "
+        "whose replies are few and repeated can read as the person without answering anything: read the share "
+        "with the distinct replies and the relevance.</p>"
+    )
     out += "<h3>Writing habits</h3>"
     if isinstance(habits, dict) and any(isinstance(habits.get(v), dict) for v in ("real", "twin", "base")):
         order = ("real", "twin", "base")
@@ -287,17 +293,38 @@ def _decisions(dec: object) -> str:
             [
                 name,
                 _sample_of(s, "questions"),
-                _pct(s.get("chance")),
                 _pct(_get(s, "twin", "accuracy")),
                 _pct(_get(s, "base", "accuracy")),
+                _pct(s.get("chance")),
+                _pct(_get(s, "longest", "accuracy")),
+                _pct(_get(s, "overlap", "accuracy")),
+                _paired(s.get("twin_vs_base")),
                 _num(_get(s, "twin", "brier"), 3),
                 _num(_get(s, "base", "brier"), 3),
             ]
         )
         classes.append(cls)
-    headers = ["Set", "Questions", "Chance", "Twin accuracy", "Base accuracy", "Twin Brier", "Base Brier"]
-    note = '<p class="note">Accuracy: share of choices the person made; Brier score: lower is better.</p>'
+    headers = ["Set", "Questions", "Twin accuracy", "Base accuracy", "Chance", "Longest option", "Word overlap",
+               "Twin vs base", "Twin Brier", "Base Brier"]
+    scoring = _get(dec, "scoring")
+    note = (
+        '<p class="note">Accuracy: share of choices the person made. Chance, longest option and word overlap '
+        "(the option whose words the person writes most often in training texts) ignore the situation: a twin "
+        "that does not beat them has not learned to decide. Twin vs base: McNemar's exact test on the questions "
+        "only one of them got right (significant below p = 0.05). Brier score: lower is better."
+        + (f" Options scored by {_e(scoring)}." if scoring else "")
+        + "</p>"
+    )
     return _table(headers, rows, classes) + note
+
+
+def _paired(test: object) -> str:
+    p = _get(test, "p_value")
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        return _num(None)
+    verdict = "significant" if _get(test, "significant") else "not significant"
+    counts = f'{_num(_get(test, "twin_only"))} twin-only, {_num(_get(test, "base_only"))} base-only right'
+    return f'p = {p:.3f}, {verdict}<br><span class="n">{counts}</span>'
 
 
 def _personality(p: object) -> str:

@@ -22,6 +22,7 @@ data and seed give the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -29,6 +30,7 @@ import os
 import random
 import statistics
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -114,6 +116,7 @@ def evaluate_version(
     save: bool = True,
 ) -> dict:
     """Score one version (default: final) and, with ``save``, keep the scorecard and report in its folder."""
+    from doppel.dataset import read_splits
     from doppel.dataset.examples import build_examples
     from doppel.evaluation.replies import generate_replies
     from doppel.inference.backends.common import twin_prompter
@@ -139,7 +142,9 @@ def evaluate_version(
     started = time.perf_counter()
     progress("collect", 0, 1)
     records = collect_records(db, twin)
-    built = build_examples(records, twin.persona, min_chars=data["min_chars"], val_fraction=data["val_fraction"])
+    # The version's own split: only what it never trained on is held out.
+    built = build_examples(records, twin.persona, min_chars=data["min_chars"], val_fraction=data["val_fraction"],
+                           pinned=read_splits(found.path))
     progress("collect", 1, 1)
     timings["collect"] = round(time.perf_counter() - started, 2)
 
@@ -211,8 +216,9 @@ def evaluate_version(
                             for p in pairs[:EXAMPLES_IN_REPORT]]
 
     if "decisions" in parts:
-        card["decisions"] = timed("decisions", lambda: _decisions(settings, twin, local, prompter, records, data,
-                                                                   progress))
+        person_texts = [e.target for e in built.train]
+        card["decisions"] = timed("decisions", lambda: _decisions(settings, twin, local, prompter, records, person_texts,
+                                                                   data, progress))
 
     if "personality" in parts:
         def personality():
@@ -280,10 +286,15 @@ def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress:
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
     val = [encode(local.tokenizer, e, data["max_length"]) for e in val_examples]
     progress("fit", 0, 2)
-    twin_loss = evaluate_loss(local.model, val, batch_size=data["batch_size"])
-    progress("fit", 1, 2)
-    with local.base_model_only():
-        base_loss = evaluate_loss(local.model, val, batch_size=data["batch_size"])
+    reused = _losses_from_training(version.metrics, val_examples, val)
+    if reused is not None:
+        # Training scored twin and base on exactly this set already; scoring them again would change nothing.
+        twin_loss, base_loss = reused
+    else:
+        twin_loss = evaluate_loss(local.model, val, batch_size=data["batch_size"])
+        progress("fit", 1, 2)
+        with local.base_model_only():
+            base_loss = evaluate_loss(local.model, val, batch_size=data["batch_size"])
     progress("fit", 2, 2)
     train_loss = version.metrics.get("train_loss")
     values = {
@@ -305,6 +316,18 @@ def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress:
         fit["improvement"] = {"val_loss": _rounded(base_loss.loss - twin_loss.loss),
                               "perplexity_ratio": _rounded(base_loss.perplexity / twin_loss.perplexity)}
     return fit
+
+
+def _losses_from_training(metrics: dict, val_examples, val) -> tuple | None:
+    """The twin's and the base model's val losses from the version's own training, when measured on this same set."""
+    from doppel.dataset import val_set_digest
+    from doppel.evaluation.perplexity import LossResult
+
+    tokens = sum(t.n_target for t in val)
+    if (metrics.get("val_set") != val_set_digest(val_examples) or metrics.get("val_tokens") != tokens
+            or metrics.get("val_loss") is None or metrics.get("base_val_loss") is None):
+        return None
+    return (LossResult(metrics["val_loss"], tokens, len(val)), LossResult(metrics["base_val_loss"], tokens, len(val)))
 
 
 def _classifier(db: Database, twin: TwinConfig, built, data: dict, seed: int):
@@ -353,6 +376,13 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
         "twin": _mean_block(pairwise_similarity(twin, real, embedder)),
         "base": _mean_block(pairwise_similarity(base, real, embedder)),
     }
+    # A twin that gives one memorised reply to everything can read as the person every time; these two
+    # numbers stand beside the share so such a twin cannot score well: how many replies are its own, and
+    # how much closer to the real reply than the base model's it gets.
+    section["distinct"] = {"twin": _rounded(distinct_share(twin)), "base": _rounded(distinct_share(base)),
+                           "real": _rounded(distinct_share(real)), **sample_fields(len(real))}
+    twin_sim, base_sim = section["similarity"]["twin"]["mean"], section["similarity"]["base"]["mean"]
+    section["relevance"] = _rounded(twin_sim - base_sim) if twin_sim is not None and base_sim is not None else None
     habits = {"real": surface_habits(real), "twin": surface_habits(twin), "base": surface_habits(base)}
     for profile in habits.values():
         for key in ("mean_words", "median_words", "greeting_share", "sign_off_share", "contraction_rate",
@@ -365,66 +395,135 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
     return section
 
 
+def distinct_share(replies: Sequence[str]) -> float | None:
+    """The share of replies no other reply repeats (after folding case and whitespace)."""
+    if not replies:
+        return None
+    counts = Counter(" ".join(r.casefold().split()) for r in replies)
+    return sum(1 for r in replies if counts[" ".join(r.casefold().split())] == 1) / len(replies)
+
+
 def _rounded_summary(summary: dict) -> dict:
     return {k: (_rounded(v) if isinstance(v, float) else v) for k, v in summary.items()}
 
 
-def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, data: dict,
+class _ScoredOnce:
+    """A backend that scores each prompt once, so every scoring method reads the same log-likelihoods."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.seen: dict[str, list[float]] = {}
+
+    def score(self, messages, options) -> list[float]:
+        key = json.dumps([list(messages), list(options)])
+        if key not in self.seen:
+            self.seen[key] = self.backend.score(messages, options)
+        return self.seen[key]
+
+
+def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, person_texts: list[str], data: dict,
                progress: Progress) -> dict:
+    from doppel.evaluation.baselines import OverlapPicker, longest_pick
     from doppel.evaluation.scenarios import configured_sets, deal_scenarios
     from doppel.inference.backends.transformers import TransformersBackend
-    from doppel.inference.decisions import decide_from_scores, decision_messages, option_scores
+    from doppel.inference.decisions import (
+        SCORINGS,
+        decide_from_scores,
+        decision_messages,
+        neutral_messages,
+        option_scores,
+    )
 
     cfg = twin.evaluation
+    scoring = twin.inference.decision_scoring
     sets = configured_sets(cfg, twin.persona)
     if cfg.deal_scenarios and twin.sources.deals.enabled:
         derived = deal_scenarios(records, cfg.deal_outcomes, data["val_fraction"])
         if derived.scenarios:
             sets.append(derived)
     backend = TransformersBackend(local, prompter)
+    overlap = OverlapPicker(person_texts)
     total = sum(len(s.scenarios) for s in sets)
     done = 0
-    results, everything = [], {"twin": [], "base": [], "chance": []}
+    results, everything = [], _DecisionTally()
     for scenario_set in sets:
-        scored: dict[str, list] = {"twin": [], "base": []}
+        tally = _DecisionTally()
         items = []
         for scenario in scenario_set.scenarios:
-            messages = decision_messages(twin.persona, scenario.context, scenario.options)
-            # The same scoring `decide` uses, so the accuracy is the product's accuracy.
-            twin_scores = option_scores(backend, prompter, messages, scenario.options)
-            with local.base_model_only():
-                base_scores = option_scores(backend, prompter, messages, scenario.options)
+            options = scenario.options
+            messages = decision_messages(twin.persona, scenario.context, options)
+            neutral = neutral_messages(twin.persona, options)
             item = {"id": scenario.id, "choice": scenario.choice}
-            for who, scores in (("twin", twin_scores), ("base", base_scores)):
-                decision = decide_from_scores(scenario.options, scores, abstain_below=0.0)
-                brier = sum((p - (o == scenario.choice)) ** 2 for o, p in decision.probabilities.items())
-                scored[who].append((decision.choice == scenario.choice, brier))
-                item[who] = {"picked": decision.choice,
-                             "p_choice": _rounded(decision.probabilities[scenario.choice])}
+            for who in ("twin", "base"):
+                once = _ScoredOnce(backend)
+                with local.base_model_only() if who == "base" else contextlib.nullcontext():
+                    # Every method, so the report shows what the other would have scored; the configured one
+                    # is the product's own scoring (`decide`), so its accuracy is the product's accuracy.
+                    by_method = {m: option_scores(once, prompter, messages, options, scoring=m, neutral=neutral)
+                                 for m in SCORINGS}
+                for method, scores in by_method.items():
+                    decision = decide_from_scores(options, scores, abstain_below=0.0)
+                    right = decision.choice == scenario.choice
+                    tally.methods[method][who].append(right)
+                    if method == scoring:
+                        brier = sum((p - (o == scenario.choice)) ** 2 for o, p in decision.probabilities.items())
+                        tally.scored[who].append((right, brier))
+                        item[who] = {"picked": decision.choice,
+                                     "p_choice": _rounded(decision.probabilities[scenario.choice])}
+            tally.baselines["chance"].append(1 / len(options))
+            tally.baselines["longest"].append(longest_pick(options, scenario.choice))
+            tally.baselines["overlap"].append(overlap.pick(options, scenario.choice))
             items.append(item)
-            everything["chance"].append(1 / len(scenario.options))
             done += 1
             progress("decisions", done, total)
-        n = len(scenario_set.scenarios)
-        results.append({
-            "name": scenario_set.name,
-            "source": scenario_set.source,
-            "chance": _rounded(statistics.fmean(1 / len(s.options) for s in scenario_set.scenarios)) if n else None,
-            "twin": _accuracy(scored["twin"]),
-            "base": _accuracy(scored["base"]),
-            "items": items,
+        results.append({"name": scenario_set.name, "source": scenario_set.source, **tally.summary(scoring),
+                        "items": items})
+        everything.add(tally)
+    return {"scoring": scoring, "sets": results, "overall": everything.summary(scoring)}
+
+
+class _DecisionTally:
+    """Per scenario: right or wrong for twin and base under each scoring, and the trivial pickers' shares."""
+
+    def __init__(self):
+        from doppel.inference.decisions import SCORINGS
+
+        self.scored: dict[str, list[tuple[bool, float]]] = {"twin": [], "base": []}
+        self.methods = {m: {"twin": [], "base": []} for m in SCORINGS}
+        self.baselines: dict[str, list[float]] = {"chance": [], "longest": [], "overlap": []}
+
+    def add(self, other: "_DecisionTally") -> None:
+        for who in self.scored:
+            self.scored[who] += other.scored[who]
+        for method, picks in other.methods.items():
+            for who in picks:
+                self.methods[method][who] += picks[who]
+        for name in self.baselines:
+            self.baselines[name] += other.baselines[name]
+
+    def summary(self, scoring: str) -> dict:
+        from doppel.evaluation.baselines import mcnemar
+
+        n = len(self.baselines["chance"])
+        paired = mcnemar([ok for ok, _ in self.scored["twin"]], [ok for ok, _ in self.scored["base"]])
+        return {
+            "chance": _mean_or_none(self.baselines["chance"]),
+            "twin": _accuracy(self.scored["twin"]),
+            "base": _accuracy(self.scored["base"]),
+            "longest": {"accuracy": _mean_or_none(self.baselines["longest"])},
+            "overlap": {"accuracy": _mean_or_none(self.baselines["overlap"])},
+            # McNemar's exact test on the scenarios where only one of twin and base was right.
+            "twin_vs_base": {"twin_only": paired["first_only"], "base_only": paired["second_only"],
+                             "p_value": _rounded(paired["p_value"]) if n else None,
+                             "significant": paired["significant"]},
+            "by_scoring": {m: {who: _mean_or_none(picks[who]) for who in picks} for m, picks in self.methods.items()},
+            "scoring": scoring,
             **sample_fields(n),
-        })
-        everything["twin"] += scored["twin"]
-        everything["base"] += scored["base"]
-    n_all = len(everything["chance"])
-    overall = {
-        "chance": _rounded(statistics.fmean(everything["chance"])) if n_all else None,
-        "twin": _accuracy(everything["twin"]),
-        "base": _accuracy(everything["base"]),
-        **sample_fields(n_all),
-    }
-    return {"sets": results, "overall": overall}
+        }
+
+
+def _mean_or_none(values: Sequence[float]) -> float | None:
+    return _rounded(statistics.fmean(values)) if values else None
 
 
 def _accuracy(scored: list[tuple[bool, float]]) -> dict:
@@ -483,6 +582,8 @@ def scorecard_summary(version: Version, db: Database) -> dict | None:
         "style_share": numbers["style.twin_share"],
         "base_style_share": numbers["style.base_share"],
         "similarity": numbers["style.twin_similarity"],
+        "distinct_replies": numbers["style.distinct_replies"],
+        "relevance": numbers["style.relevance"],
         "decision_accuracy": numbers["decisions.accuracy"],
         "human_share_fooled": numbers["human.share_fooled"],
         "human_mean_score": numbers["human.mean_score"],
@@ -513,12 +614,17 @@ def headline(card: dict | None) -> dict[str, float | None]:
         "style.real_share": get("style", "classifier", "real", "share_as_person"),
         "style.twin_similarity": get("style", "similarity", "twin", "mean"),
         "style.base_similarity": get("style", "similarity", "base", "mean"),
+        "style.distinct_replies": get("style", "distinct", "twin"),
+        "style.relevance": get("style", "relevance"),
         "style.twin_habit_distance": get("style", "habits", "distance", "twin"),
         "style.base_habit_distance": get("style", "habits", "distance", "base"),
         "decisions.accuracy": get("decisions", "overall", "twin", "accuracy"),
         "decisions.base_accuracy": get("decisions", "overall", "base", "accuracy"),
         "decisions.brier": get("decisions", "overall", "twin", "brier"),
         "decisions.chance": get("decisions", "overall", "chance"),
+        "decisions.longest_accuracy": get("decisions", "overall", "longest", "accuracy"),
+        "decisions.overlap_accuracy": get("decisions", "overall", "overlap", "accuracy"),
+        "decisions.p_value": get("decisions", "overall", "twin_vs_base", "p_value"),
         "personality.share": get("personality", "share_as_person"),
         "human.share_fooled": get("human", "share_fooled"),
         "human.mean_score": get("human", "mean_score"),

@@ -1,13 +1,22 @@
 """Decisions from likelihoods: how a choice is asked, and how option scores become a choice.
 
 The twin is asked the question with its options listed, and each option is
-scored as its complete reply (see ``Backend.score``). An option's score is its
-mean log-probability per token: a plain sum would make every extra word a
-penalty, so "Decline" would beat "Counter at 12% for an annual prepay" on
-length alone (on the demo persona's scenarios the sum picked the person's
-choice 14% of the time, below chance; the per-token mean 53%). Probabilities
-are the softmax of those scores over the options, so the choice is always one
-of them and never depends on parsing free text.
+scored as its complete reply (see ``Backend.score``). How the log-likelihoods
+become scores is ``inference.decision_scoring``:
+
+- ``pmi`` (the default): the option's summed log-probability given the
+  situation minus its summed log-probability given the same question with no
+  situation (domain-conditional PMI, Holtzman et al. 2021, "Surface Form
+  Competition"). The same tokens are scored twice, so an option's length and
+  how common its words are cancel out, and what is left is how much the facts
+  of the case move the twin towards it. Both terms come from the twin, on any
+  backend: the neutral question is one more ``score`` call.
+- ``mean``: the mean log-probability per token. A plain sum would make every
+  extra word a penalty, but the mean favours long options instead: the later
+  tokens of a long phrase are easy to predict whatever the question.
+
+Probabilities are the softmax of the scores over the options, so the choice is
+always one of them and never depends on parsing free text.
 """
 
 from __future__ import annotations
@@ -56,6 +65,11 @@ def situation_text(context: str | Mapping[str, Any]) -> str:
     return text
 
 
+SCORINGS = ("pmi", "mean")
+# Stands in for the situation in the neutral question: a placeholder, so the prompt keeps its shape.
+NEUTRAL_SITUATION = "N/A"
+
+
 def decision_question(situation: str, options: Sequence[str]) -> str:
     listed = ", ".join(options[:-1]) + f" or {options[-1]}"
     return f"{situation}\n\nWhat do you decide: {listed}? Answer with one of them."
@@ -63,6 +77,11 @@ def decision_question(situation: str, options: Sequence[str]) -> str:
 
 def decision_messages(persona: Persona, context: str | Mapping[str, Any], options: Sequence[str]) -> list[dict]:
     return chat_messages(persona, decision_question(situation_text(context), check_options(options)))
+
+
+def neutral_messages(persona: Persona, options: Sequence[str]) -> list[dict]:
+    """The same question with no situation: what the options are worth before the facts are known."""
+    return chat_messages(persona, decision_question(NEUTRAL_SITUATION, check_options(options)))
 
 
 def rationale_messages(asked: list[dict], choice: str) -> list[dict]:
@@ -76,7 +95,10 @@ class Decision:
     probabilities: dict[str, float]
     abstained: bool
     rationale: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)  # mean log-probability per token of each option
+    # Each option's score under inference.decision_scoring (pmi: log-probability given the situation minus
+    # given no situation; mean: mean log-probability per token); probabilities are their softmax.
+    scores: dict[str, float] = field(default_factory=dict)
+    scoring: str | None = None
     twin: str | None = None
     version: str | None = None
     backend: str | None = None
@@ -86,11 +108,21 @@ class Decision:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def option_scores(backend, prompter, messages: list[dict], options: Sequence[str]) -> list[float]:
-    """Each option's mean log-probability per token as the whole reply (its text, then the end of the turn)."""
+def option_scores(backend, prompter, messages: list[dict], options: Sequence[str], *, scoring: str = "pmi",
+                  neutral: list[dict] | None = None) -> list[float]:
+    """Each option's score as the whole reply (its text, then the end of the turn); see the module docstring.
+
+    ``neutral`` is the question asked without the situation (:func:`neutral_messages`); ``pmi`` needs it.
+    """
     totals = backend.score(messages, options)
-    lengths = [len(prompter.encode(prompter.answer_text(o))) for o in options]
-    return [total / max(1, n) for total, n in zip(totals, lengths)]
+    if scoring == "mean":
+        lengths = [len(prompter.encode(prompter.answer_text(o))) for o in options]
+        return [total / max(1, n) for total, n in zip(totals, lengths)]
+    if scoring == "pmi":
+        if neutral is None:
+            raise ValueError("pmi scoring needs the neutral question")
+        return [total - prior for total, prior in zip(totals, backend.score(neutral, options))]
+    raise ValueError(f"unknown decision scoring {scoring!r}; known: {', '.join(SCORINGS)}")
 
 
 def decide_from_scores(options: Sequence[str], scores: Sequence[float], abstain_below: float) -> Decision:

@@ -173,6 +173,7 @@ class DecideReply(BaseModel):
     abstained: bool
     rationale: str | None
     scores: dict[str, float]
+    scoring: str | None = None  # how scores were made: inference.decision_scoring
     twin: str
     version: str | None
     backend: str

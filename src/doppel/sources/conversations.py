@@ -115,6 +115,10 @@ def collect(conn: psycopg.Connection, persona: Persona, cfg: ConversationSource)
             author=persona.name,
             text=content or "",
             group=f"conversations:{conv_id}",
-            fields={"metadata": metadata if isinstance(metadata, dict) else {}},
+            fields={
+                "metadata": metadata if isinstance(metadata, dict) else {},
+                # reply: the other side spoke before this turn; none: the person opens.
+                "prompt_kind": "reply" if any(not t.is_person for t in history) else "none",
+            },
             history=history,
         )

@@ -52,5 +52,6 @@ def collect(conn: psycopg.Connection, persona: Persona, cfg: DealSource) -> Iter
             author=owner or "",
             text=notes or "",
             group=f"deals:{deal_id}",
-            fields={"deal_name": name or "", "deal_stage": stage or "", "deal_amount": amount},
+            fields={"deal_name": name or "", "deal_stage": stage or "", "deal_amount": amount,
+                    "prompt_kind": "fields"},  # the prompt is the deal's own fields
         )

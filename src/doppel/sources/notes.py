@@ -54,5 +54,5 @@ def collect(conn: psycopg.Connection, persona: Persona, cfg: NoteSource) -> Iter
             author=persona.user_id,
             text=content or "",
             group=f"notes:{note_id}",
-            fields={"title": title or "", "tags": list(tag_value or [])},
+            fields={"title": title or "", "tags": list(tag_value or []), "prompt_kind": "header" if title else "none"},
         )

@@ -753,6 +753,8 @@
     const SCORES = [
       ['style_share', 'Style: judged theirs', pct, 'high'],
       ['similarity', 'Similarity to their replies', (x) => num(x, 3), 'high'],
+      ['distinct_replies', 'Distinct replies', pct, 'high'],
+      ['relevance', 'Relevance (vs base)', (x) => num(x, 3), 'high'],
       ['decision_accuracy', 'Decision accuracy', pct, 'high'],
       ['human_share_fooled', 'Reviewers fooled', pct, 'high'],
       ['human_mean_score', 'Mean review score (1–10)', (x) => fixed(x), 'high'],
