@@ -77,6 +77,8 @@ def main() -> None:
         def run(mode):
             def once(_: int) -> None:
                 last[mode] = train_twin(settings, mode=mode, db=db, promote=False)
+                if last[mode].version is None:  # timing a run that trained nothing would flatter it
+                    raise SystemExit(f"the {mode} run trained nothing: {last[mode].message}")
             return timed(once)
 
         full_name = "baseline: full retrain"
