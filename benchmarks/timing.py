@@ -85,7 +85,7 @@ def report(samples: Samples, metrics: Sequence[Metric], *, title: str = "", base
         print(f"\n{title}")
     note = "" if repeats >= MIN_REPEATS else f"  (fewer than {MIN_REPEATS}: a quick check, not numbers to quote)"
     order = "alternating" if len(names) == 2 else "rotating"
-    print(f"{repeats} timed repeats per side, order {order}, warm-ups not counted; baseline: {baseline}{note}")
+    print(f"{repeats} timed repeats per side, order {order}, warm-ups not counted; ratios against {baseline!r}{note}")
     for metric in metrics:
         better = "higher" if metric.higher_is_better else "lower"
         print(f"\n{metric.label} ({metric.unit}, {better} is better)")
