@@ -216,9 +216,10 @@ def print_scorecard(console: Console, card: dict) -> None:
                       _num(overall["base"]["brier"], 3), "", _n(overall))
         paired = overall.get("twin_vs_base") or {}
         if paired.get("p_value") is not None:
-            table.add_row("decisions: twin vs base (McNemar)", f"p = {paired['p_value']:.3f}",
-                          "significant" if paired.get("significant") else "[yellow]not significant[/]",
-                          f"{paired.get('twin_only')} twin-only, {paired.get('base_only')} base-only right", "")
+            verdict = "significant" if paired.get("significant") else "[yellow]not significant[/]"
+            table.add_row("decisions: twin vs base (McNemar)", f"p = {paired['p_value']:.3f}, {verdict}", "",
+                          f"{paired.get('twin_only')} right by twin only, {paired.get('base_only')} by base only",
+                          _n(overall))
     personality = card.get("personality") or {}
     if personality:
         table.add_row("probe answers read as the person", _share(personality.get("share_as_person")), "", "",

@@ -286,7 +286,9 @@ class _OllamaModel:
         import llama_cpp
 
         self.llama_cpp = llama_cpp
-        self.llm = llama_cpp.Llama(
+        from doppel.inference.backends.llamacpp import load_llama
+
+        self.llm = load_llama(
             str(gguf), lora_path=str(lora) if lora else None, n_ctx=2048, n_threads=threads, n_threads_batch=threads,
             verbose=False,
         )
@@ -647,7 +649,9 @@ def llamacpp_openai_server(
 ) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server on ``gguf`` (+ ``lora``) as ``model``; yields ``.../v1``."""
     port = free_port()
-    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", model,
+    # Through doppel's loader rule: llama.cpp's AMX weight repacking crashes on these machines.
+    launch = "import sys; from doppel.inference.backends.llamacpp import run_openai_server as r; r(sys.argv[1:])"
+    args = [sys.executable, "-c", launch, "--model", str(gguf), "--model_alias", model,
             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
             "--n_threads", str(threads), "--n_threads_batch", str(threads), "--verbose", "False"]
     if lora is not None:

@@ -96,10 +96,10 @@ def reference(decider_twin, smollm2, version, prompts):
 
 
 def _llama(path: Path):
-    from llama_cpp import Llama
+    from doppel.inference.backends.llamacpp import load_llama
 
     # One thread: llama.cpp's threads spin-wait for each other and stall on a busy 2-core machine.
-    return Llama(str(path), n_ctx=1024, logits_all=True, n_threads=1, n_threads_batch=1, verbose=False)
+    return load_llama(str(path), n_ctx=1024, logits_all=True, n_threads=1, n_threads_batch=1, verbose=False)
 
 
 def _agreement(llm, reference) -> list[float]:

@@ -28,6 +28,73 @@ REPETITION_PENALTY = 1.1  # as the transformers backend
 SAMPLING_TOP_K = 50  # transformers' default when sampling
 
 
+_LOAD_LOCK = threading.Lock()
+
+
+def cpu_has_amx() -> bool:
+    try:
+        return "amx_int8" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+def repacking_wanted() -> bool:
+    """Whether llama.cpp may repack weights for this CPU (``DOPPEL_LLAMACPP_REPACK=1``/``0`` decides, else not
+    on AMX)."""
+    setting = os.environ.get("DOPPEL_LLAMACPP_REPACK", "").strip()
+    return setting == "1" if setting in ("0", "1") else not cpu_has_amx()
+
+
+@contextmanager
+def _repacking_off() -> Iterator[None]:
+    # The wrapper has no argument for it: its default model parameters are swapped while a model loads, under
+    # a lock so that two loads do not race over the swap.
+    import llama_cpp.llama as wrapper
+
+    lib = wrapper.llama_cpp
+    with _LOAD_LOCK:
+        original = lib.llama_model_default_params
+
+        def without_repacking():
+            params = original()
+            params.use_extra_bufts = False
+            return params
+
+        lib.llama_model_default_params = without_repacking
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = original
+
+
+def load_llama(model_path: str, **kwargs):
+    """A ``llama_cpp.Llama`` for ``model_path``; on CPUs with AMX, without llama.cpp's weight repacking.
+
+    llama.cpp repacks weights into "extra buffer types" for the CPU it finds. On AMX machines (the Xeons the
+    tests run on, and many servers) that path segfaults mid-decode in the llama-cpp-python build we pin, so it
+    is switched off there; see :func:`repacking_wanted` to override.
+    """
+    import llama_cpp.llama as wrapper
+
+    if repacking_wanted():
+        return wrapper.Llama(model_path=model_path, **kwargs)
+    with _repacking_off():
+        return wrapper.Llama(model_path=model_path, **kwargs)
+
+
+def run_openai_server(argv: Sequence[str]) -> None:
+    """``python -m llama_cpp.server`` with ``argv``, with the same repacking rule as :func:`load_llama`."""
+    import runpy
+    import sys
+
+    sys.argv = ["llama_cpp.server", *argv]
+    if repacking_wanted():
+        runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+        return
+    with _repacking_off():
+        runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+
+
 class LlamaCppBackend:
     kind = "llamacpp"
 
@@ -43,8 +110,6 @@ class LlamaCppBackend:
 
     @classmethod
     def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> "LlamaCppBackend":
-        from llama_cpp import Llama
-
         lora: Path | None = None
         if twin.inference.gguf is not None:
             # A merged export already holds the adapter.
@@ -70,8 +135,8 @@ class LlamaCppBackend:
         n_ctx = min(prompter.context_length, MAX_CONTEXT)
         threads = twin.inference.threads or os.cpu_count() or 1
         try:
-            llm = Llama(
-                model_path=str(model),
+            llm = load_llama(
+                str(model),
                 lora_path=str(lora) if lora is not None else None,
                 n_ctx=n_ctx,
                 n_threads=threads,
