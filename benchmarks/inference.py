@@ -26,6 +26,7 @@ the sides rotates every repeat (benchmarks/timing.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -111,18 +112,20 @@ def baseline_decide(twin: Twin):
     """The same model, one forward pass per option and question (prompt + option each time).
 
     Under ``pmi`` scoring ``Twin.decide`` also scores every option after the question without the situation,
-    so the baseline asks that question too: both sides compute the same numbers.
+    with the adapter off (``pmi_self``: with it on), so the baseline asks that question too: both sides compute
+    the same numbers.
     """
     local = twin.backend.local
     model, tok = local.model, local.tokenizer
     persona = twin.config.persona
 
-    def questions(situation: str, options: list[str]) -> list[list[dict]]:
-        asked = [decision_messages(persona, situation, options)]
-        if decision_scoring(twin) == "pmi":
+    def questions(situation: str, options: list[str]) -> list[tuple[list[dict], bool]]:
+        asked = [(decision_messages(persona, situation, options), False)]
+        scoring = decision_scoring(twin)
+        if scoring in ("pmi", "pmi_self"):
             from doppel.inference.decisions import neutral_messages
 
-            asked.append(neutral_messages(persona, options))
+            asked.append((neutral_messages(persona, options), scoring == "pmi"))
         return asked
 
     def run(i: int) -> dict[str, float]:
@@ -131,9 +134,9 @@ def baseline_decide(twin: Twin):
         for n in DECIDE_SIZES:
             options = OPTIONS_10[:n]
             t0 = time.perf_counter()  # rendering counts, as it does inside Twin.decide
-            for messages in questions(situation, options):
+            for messages, base_only in questions(situation, options):
                 p_ids = tok(twin.prompter.render(messages), add_special_tokens=False)["input_ids"]
-                with torch.no_grad():
+                with torch.no_grad(), local.base_model_only() if base_only else contextlib.nullcontext():
                     for option in options:
                         a_ids = tok(twin.prompter.answer_text(option), add_special_tokens=False)["input_ids"]
                         model(input_ids=torch.tensor([p_ids + a_ids]))

@@ -322,10 +322,12 @@ class InferenceConfig(_Strict):
     abstain_below: float = Field(
         0.5, ge=0.0, le=1.0, description="decide abstains when its top option's probability is below this."
     )
-    decision_scoring: Literal["pmi", "mean"] = Field(
+    decision_scoring: Literal["pmi", "pmi_self", "mean"] = Field(
         "pmi",
-        description="How decide scores an option: pmi, its log-probability given the situation minus given the "
-        "same question without it (length and common words cancel out); mean, its mean log-probability per token.",
+        description="How decide scores an option: pmi, the twin's log-probability of it given the situation minus "
+        "the base model's given the same question without it (length and common words cancel out; on a backend "
+        "that cannot switch the adapter off, pmi_self); pmi_self, minus the twin's own; mean, its mean "
+        "log-probability per token.",
     )
 
 

@@ -220,6 +220,10 @@ def print_scorecard(console: Console, card: dict) -> None:
             table.add_row("decisions: twin vs base (McNemar)", f"p = {paired['p_value']:.3f}, {verdict}", "",
                           f"{paired.get('twin_only')} right by twin only, {paired.get('base_only')} by base only",
                           _n(overall))
+        for method, picks in (overall.get("by_scoring") or {}).items():
+            configured = " [dim](configured)[/]" if method == overall.get("scoring") else ""
+            table.add_row(f"decisions scored by {method}{configured}", _share(picks.get("twin")),
+                          _share(picks.get("base")), "", "")
     personality = card.get("personality") or {}
     if personality:
         table.add_row("probe answers read as the person", _share(personality.get("share_as_person")), "", "",

@@ -27,6 +27,7 @@ from doppel.inference.decisions import (
     neutral_messages,
     option_scores,
     rationale_messages,
+    resolved_scoring,
 )
 from doppel.inference.messages import chat_messages
 from doppel.inference.prompting import Prompter
@@ -196,7 +197,7 @@ class Twin:
         asked = decision_messages(self.config.persona, context, options)
         options = [o.strip() for o in options]
         fitted = self.prompter.fit(asked, max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options))
-        scoring = self.config.inference.decision_scoring
+        scoring = resolved_scoring(self.config.inference.decision_scoring, self.backend)
         scores = option_scores(self.backend, self.prompter, fitted.messages, options, scoring=scoring,
                                neutral=neutral_messages(self.config.persona, options))
         threshold = self.config.inference.abstain_below if abstain_below is None else abstain_below

@@ -119,10 +119,18 @@ def test_the_twin_writes_more_like_allan_than_the_base_model(scorecard):
     assert distance["twin"] < distance["base"]
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12 part 4 is open: on the demo scenarios option length still predicts "
-                   "Allan's choice and the per-token mean favours long options, so this margin is not reliable yet")
-def test_the_twin_decides_like_allan_better_than_chance_and_the_base_model(scorecard):
+def test_the_twin_decides_like_allan_better_than_every_trivial_picker_and_the_base_model(scorecard):
     scenarios = scorecard["decisions"]["sets"][0]
     assert scenarios["name"] == "scenarios" and scenarios["n"] >= 30
-    assert scenarios["twin"]["accuracy"] > scenarios["chance"]
-    assert scenarios["twin"]["accuracy"] > scenarios["base"]["accuracy"]
+    assert scenarios["scoring"] == "pmi"
+    twin = scenarios["twin"]["accuracy"]
+    print(f"\ndecisions: twin {twin}, base {scenarios['base']['accuracy']}, chance {scenarios['chance']}, longest "
+          f"{scenarios['longest']['accuracy']}, overlap {scenarios['overlap']['accuracy']}, by scoring "
+          f"{scenarios['by_scoring']}, McNemar {scenarios['twin_vs_base']}")
+    # Pickers that never read the situation: none may match Allan as often as the twin does.
+    assert twin > scenarios["chance"]
+    assert twin >= scenarios["longest"]["accuracy"] and twin >= scenarios["overlap"]["accuracy"]
+    assert twin > scenarios["base"]["accuracy"]
+    # The paired test is reported whatever it says (36 scenarios rarely make a difference significant).
+    paired = scenarios["twin_vs_base"]
+    assert paired["p_value"] is not None and paired["twin_only"] > paired["base_only"]

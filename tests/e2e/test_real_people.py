@@ -26,7 +26,7 @@ from tests.e2e.panza import load_panza
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 EMAILS_ONLY = {"conversations": {"enabled": False}, "deals": {"enabled": False}, "notes": {"enabled": False}}
-EVALUATION = {"style_examples": 16, "max_new_tokens": 64}
+EVALUATION = {"style_examples": 32, "max_new_tokens": 64}
 
 
 def _check_margins(label: str, outcome, card) -> None:

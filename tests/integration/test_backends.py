@@ -79,11 +79,13 @@ def reference_scores(decider_twin):
     from doppel.twin import Twin
 
     with Twin.load(decider_twin.twin.name, config=decider_twin.settings, backend="transformers") as twin:
-        return twin.backend.score(decider_twin.messages, decider_twin.options)
+        return (twin.backend.score(decider_twin.messages, decider_twin.options),
+                twin.backend.score_base(decider_twin.messages, decider_twin.options))
 
 
 def test_scores_put_the_learned_option_first(served, decider_twin, reference_scores):
     name, twin = served
+    reference_scores, _ = reference_scores
     scores = twin.backend.score(decider_twin.messages, decider_twin.options)
     assert len(scores) == 3 and all(s < 0 for s in scores), (name, scores)
     assert decider_twin.options[scores.index(max(scores))] == decider_twin.preferred, (name, scores)
@@ -98,6 +100,25 @@ def test_decide_agrees_across_backends(served, decider_twin):
     decision = twin.decide("New client wants 30% discount", decider_twin.options, rationale=False)
     assert decision.choice == decider_twin.preferred, (name, decision.probabilities)
     assert decision.probabilities[decider_twin.preferred] > 0.5
+
+
+def test_pmi_takes_the_base_model_as_reference_where_the_adapter_can_be_switched_off(
+        served, decider_twin, reference_scores):
+    name, twin = served
+    twin_reference, base_reference = reference_scores
+    decision = twin.decide("New client wants 30% discount", decider_twin.options, rationale=False)
+    if name in ("transformers", "llamacpp"):
+        assert twin.backend.scores_base and decision.scoring == "pmi", name
+        base = twin.backend.score_base(decider_twin.messages, decider_twin.options)
+        assert all(abs(a - b) < 1.0 for a, b in zip(base, base_reference)), (name, base, base_reference)
+        # The adapter is what separates them (training moved the learned option by nats, not rounding)...
+        assert max(abs(a - b) for a, b in zip(base_reference, twin_reference)) > 1.0
+        # ...and it is back on afterwards: the next twin score is the twin's, not the base model's.
+        after = twin.backend.score(decider_twin.messages, decider_twin.options)
+        assert all(abs(a - b) < 1.0 for a, b in zip(after, twin_reference)), (name, after, twin_reference)
+    else:
+        # A server holds only the twin: the twin's own neutral answer is the reference, and the decision says so.
+        assert not twin.backend.scores_base and decision.scoring == "pmi_self", name
 
 
 def test_backend_protocol(served):

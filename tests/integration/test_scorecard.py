@@ -51,6 +51,13 @@ def test_scorecard_is_complete_saved_reproducible_and_held_out_only(tiny_setting
     scenarios = first["decisions"]["sets"][0]
     assert scenarios["name"] == "scenarios" and scenarios["n"] >= 30
     assert 0 <= scenarios["twin"]["accuracy"] <= 1 and scenarios["twin"]["brier"] >= 0
+    # Beside the trivial pickers and under every scoring; the base model is its own reference, so for it pmi
+    # and pmi_self are the same numbers.
+    assert scenarios["scoring"] == "pmi" and set(scenarios["by_scoring"]) == {"pmi", "pmi_self", "mean"}
+    assert scenarios["by_scoring"]["pmi"]["base"] == scenarios["by_scoring"]["pmi_self"]["base"]
+    assert scenarios["by_scoring"]["pmi"]["twin"] == scenarios["twin"]["accuracy"]
+    assert 0 <= scenarios["longest"]["accuracy"] <= 1 and 0 <= scenarios["overlap"]["accuracy"] <= 1
+    assert 0 < scenarios["twin_vs_base"]["p_value"] <= 1
     assert first["personality"]["n"] == len(first["personality"]["answers"]) >= 5
     assert first["human"]["reviews"] == 0 and first["human"]["pairs"] == 6
     assert first["speed"]["parts_seconds"]["style"] > 0

@@ -87,7 +87,14 @@ def _scorecard(small: bool = False, version: str = "v1.0", val_loss: float = 2.4
                 "chance": 0.4,
                 "twin": {"accuracy": 0.68, "brier": 0.41},
                 "base": {"accuracy": 0.37, "brier": 0.69},
+                "longest": {"accuracy": 0.3},
+                "overlap": {"accuracy": 0.41},
+                "twin_vs_base": {"twin_only": 12, "base_only": 1, "p_value": 0.0034, "significant": True},
+                "by_scoring": {"pmi": {"twin": 0.68, "base": 0.37}, "pmi_self": {"twin": 0.31, "base": 0.37},
+                               "mean": {"twin": 0.52, "base": 0.3}},
+                "scoring": "pmi",
             },
+            "scoring": "pmi",
         },
         "personality": {
             "n": 8,
@@ -260,6 +267,13 @@ def test_small_sample_marker_only_when_flagged():
     page = _parse(loud)
     for sid in ("fit", "style", "decisions", "personality", "human"):
         assert "small sample" in page.text(sid), sid
+
+
+def test_decisions_stand_beside_the_trivial_pickers_and_every_scoring():
+    text = _parse(render_report(_scorecard(), metrics=METRICS)).text("decisions")
+    assert "30%" in text and "41%" in text  # longest option, word overlap
+    assert "Options scored by pmi" in text
+    assert "pmi_self 31% / 37%" in text and "mean 52% / 30%" in text
 
 
 def test_numbers_say_what_they_rest_on():

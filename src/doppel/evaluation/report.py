@@ -279,6 +279,15 @@ def _style(style: object) -> str:
     return out
 
 
+def _by_scoring(overall: object) -> str:
+    """What every scoring method would have scored (twin / base), so the configured one can be judged."""
+    methods = _get(overall, "by_scoring")
+    if not isinstance(methods, dict) or not methods:
+        return ""
+    parts = [f"{_e(m)} {_pct(_get(v, 'twin'))} / {_pct(_get(v, 'base'))}" for m, v in methods.items()]
+    return " Overall accuracy under each scoring (twin / base): " + ", ".join(parts) + "."
+
+
 def _decisions(dec: object) -> str:
     sets = [s for s in _get(dec, "sets") or [] if isinstance(s, dict)]
     overall = _get(dec, "overall")
@@ -313,6 +322,7 @@ def _decisions(dec: object) -> str:
         "that does not beat them has not learned to decide. Twin vs base: McNemar's exact test on the questions "
         "only one of them got right (significant below p = 0.05). Brier score: lower is better."
         + (f" Options scored by {_e(scoring)}." if scoring else "")
+        + _by_scoring(overall)
         + "</p>"
     )
     return _table(headers, rows, classes) + note

@@ -22,7 +22,6 @@ data and seed give the same numbers.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -408,16 +407,30 @@ def _rounded_summary(summary: dict) -> dict:
 
 
 class _ScoredOnce:
-    """A backend that scores each prompt once, so every scoring method reads the same log-likelihoods."""
+    """A backend that scores each prompt once, so every scoring method reads the same log-likelihoods.
 
-    def __init__(self, backend):
+    ``base_only``: the base model in the twin's place. Its own reference is itself, so its ``pmi`` is its
+    ``pmi_self``, and it never sees what the adapter learned.
+    """
+
+    scores_base = True
+
+    def __init__(self, backend, seen: dict, *, base_only: bool):
         self.backend = backend
-        self.seen: dict[str, list[float]] = {}
+        self.seen = seen  # shared by twin and base: the base model's neutral scores are computed once
+        self.base_only = base_only
 
     def score(self, messages, options) -> list[float]:
-        key = json.dumps([list(messages), list(options)])
+        return self._once("base" if self.base_only else "twin", messages, options)
+
+    def score_base(self, messages, options) -> list[float]:
+        return self._once("base", messages, options)
+
+    def _once(self, who: str, messages, options) -> list[float]:
+        key = json.dumps([who, list(messages), list(options)])
         if key not in self.seen:
-            self.seen[key] = self.backend.score(messages, options)
+            score = self.backend.score_base if who == "base" else self.backend.score
+            self.seen[key] = score(messages, options)
         return self.seen[key]
 
 
@@ -454,13 +467,13 @@ def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, p
             messages = decision_messages(twin.persona, scenario.context, options)
             neutral = neutral_messages(twin.persona, options)
             item = {"id": scenario.id, "choice": scenario.choice}
+            seen: dict = {}
             for who in ("twin", "base"):
-                once = _ScoredOnce(backend)
-                with local.base_model_only() if who == "base" else contextlib.nullcontext():
-                    # Every method, so the report shows what the other would have scored; the configured one
-                    # is the product's own scoring (`decide`), so its accuracy is the product's accuracy.
-                    by_method = {m: option_scores(once, prompter, messages, options, scoring=m, neutral=neutral)
-                                 for m in SCORINGS}
+                once = _ScoredOnce(backend, seen, base_only=who == "base")
+                # Every method, so the report shows what the others would have scored; the configured one
+                # is the product's own scoring (`decide`), so its accuracy is the product's accuracy.
+                by_method = {m: option_scores(once, prompter, messages, options, scoring=m, neutral=neutral)
+                             for m in SCORINGS}
                 for method, scores in by_method.items():
                     decision = decide_from_scores(options, scores, abstain_below=0.0)
                     right = decision.choice == scenario.choice

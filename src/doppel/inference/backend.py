@@ -44,6 +44,7 @@ class Sampling:
 class Backend(Protocol):
     kind: str  # "transformers" | "llamacpp" | "ollama" | "openai"
     version: str | None  # the registry version it serves (None: the bare base model)
+    scores_base: bool  # whether score_base works: the adapter can be switched off (pmi decision scoring)
 
     def chat(self, messages: Messages, sampling: Sampling) -> Generation:
         """The twin's whole reply."""
@@ -53,6 +54,9 @@ class Backend(Protocol):
 
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         """Log-likelihood of each option being the twin's complete reply (its tokens, then end of turn)."""
+
+    def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        """As :meth:`score`, by the base model alone (the adapter off); only where ``scores_base``."""
 
     def close(self) -> None:
         """Free the model or connections."""

@@ -4,13 +4,21 @@ The twin is asked the question with its options listed, and each option is
 scored as its complete reply (see ``Backend.score``). How the log-likelihoods
 become scores is ``inference.decision_scoring``:
 
-- ``pmi`` (the default): the option's summed log-probability given the
-  situation minus its summed log-probability given the same question with no
-  situation (domain-conditional PMI, Holtzman et al. 2021, "Surface Form
-  Competition"). The same tokens are scored twice, so an option's length and
-  how common its words are cancel out, and what is left is how much the facts
-  of the case move the twin towards it. Both terms come from the twin, on any
-  backend: the neutral question is one more ``score`` call.
+- ``pmi`` (the default): the option's summed log-probability under the twin
+  given the situation, minus its summed log-probability under the *base
+  model* (the adapter switched off) given the same question with no situation
+  (domain-conditional PMI, Holtzman et al. 2021, "Surface Form Competition").
+  The same tokens are scored twice, so an option's length and how common its
+  words are cancel out; what is left is how much the person's training and
+  the facts of the case move the twin towards it. The reference is the base
+  model, not the twin, because the twin's own neutral answer already holds
+  what it learned (Allan never gives free pilots, whatever the deal): taking
+  that off as well left only the situation's pull, and on the demo scenarios
+  it scored below chance (30-31% against 42% for this reference, at 30 and 60
+  steps; n = 36, so a trend, not a proof). Backends that cannot switch the
+  adapter off (a remote server, a merged GGUF) fall back to ``pmi_self``, and
+  the decision's ``scoring`` says so.
+- ``pmi_self``: the same, with the twin's own neutral answer as the reference.
 - ``mean``: the mean log-probability per token. A plain sum would make every
   extra word a penalty, but the mean favours long options instead: the later
   tokens of a long phrase are easy to predict whatever the question.
@@ -65,7 +73,7 @@ def situation_text(context: str | Mapping[str, Any]) -> str:
     return text
 
 
-SCORINGS = ("pmi", "mean")
+SCORINGS = ("pmi", "pmi_self", "mean")
 # Stands in for the situation in the neutral question: a placeholder, so the prompt keeps its shape.
 NEUTRAL_SITUATION = "N/A"
 
@@ -95,8 +103,9 @@ class Decision:
     probabilities: dict[str, float]
     abstained: bool
     rationale: str | None = None
-    # Each option's score under inference.decision_scoring (pmi: log-probability given the situation minus
-    # given no situation; mean: mean log-probability per token); probabilities are their softmax.
+    # Each option's score under `scoring` (pmi: the twin's log-probability given the situation minus the base
+    # model's given no situation; pmi_self: minus the twin's own; mean: mean log-probability per token);
+    # probabilities are their softmax.
     scores: dict[str, float] = field(default_factory=dict)
     scoring: str | None = None
     twin: str | None = None
@@ -108,21 +117,35 @@ class Decision:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+def resolved_scoring(scoring: str, backend) -> str:
+    """The scoring ``backend`` can do: ``pmi`` needs the base model's scores, else it becomes ``pmi_self``."""
+    if scoring == "pmi" and not getattr(backend, "scores_base", False):
+        return "pmi_self"
+    return scoring
+
+
 def option_scores(backend, prompter, messages: list[dict], options: Sequence[str], *, scoring: str = "pmi",
                   neutral: list[dict] | None = None) -> list[float]:
     """Each option's score as the whole reply (its text, then the end of the turn); see the module docstring.
 
-    ``neutral`` is the question asked without the situation (:func:`neutral_messages`); ``pmi`` needs it.
+    ``neutral`` is the question asked without the situation (:func:`neutral_messages`); ``pmi`` and
+    ``pmi_self`` need it, and ``pmi`` a backend with ``scores_base`` (see :func:`resolved_scoring`).
     """
+    if scoring not in SCORINGS:
+        raise ValueError(f"unknown decision scoring {scoring!r}; known: {', '.join(SCORINGS)}")
     totals = backend.score(messages, options)
     if scoring == "mean":
         lengths = [len(prompter.encode(prompter.answer_text(o))) for o in options]
         return [total / max(1, n) for total, n in zip(totals, lengths)]
+    if neutral is None:
+        raise ValueError(f"{scoring} scoring needs the neutral question")
     if scoring == "pmi":
-        if neutral is None:
-            raise ValueError("pmi scoring needs the neutral question")
-        return [total - prior for total, prior in zip(totals, backend.score(neutral, options))]
-    raise ValueError(f"unknown decision scoring {scoring!r}; known: {', '.join(SCORINGS)}")
+        if not getattr(backend, "scores_base", False):
+            raise ValueError(f"the {getattr(backend, 'kind', '?')} backend cannot score with the base model")
+        prior = backend.score_base(neutral, options)
+    else:
+        prior = backend.score(neutral, options)
+    return [total - reference for total, reference in zip(totals, prior)]
 
 
 def decide_from_scores(options: Sequence[str], scores: Sequence[float], abstain_below: float) -> Decision:

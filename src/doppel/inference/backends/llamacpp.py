@@ -98,12 +98,16 @@ def run_openai_server(argv: Sequence[str]) -> None:
 class LlamaCppBackend:
     kind = "llamacpp"
 
-    def __init__(self, llm, prompter: Prompter, version: str | None):
+    def __init__(self, llm, prompter: Prompter, version: str | None, *, merged: bool = False):
         import llama_cpp
 
         self.llm = llm
         self.prompter = prompter
         self.version = version
+        # The base model's scores: the separate adapter switched off, or the model itself when it is the bare
+        # base; a merged GGUF has the adapter baked in, so no base model is at hand.
+        self._adapter = getattr(llm, "_lora_adapter", None)
+        self.scores_base = self._adapter is not None or (version is None and not merged)
         # One request at a time: a llama.cpp context (KV cache, sampler) is single-threaded state.
         self.lock = threading.Lock()
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
@@ -148,7 +152,7 @@ class LlamaCppBackend:
         except (ValueError, RuntimeError) as exc:
             extra = f" with adapter {lora}" if lora is not None else ""
             raise BackendError(f"llama.cpp cannot load {model}{extra}: {exc}") from exc
-        return cls(llm, prompter, version.name if version is not None else None)
+        return cls(llm, prompter, version.name if version is not None else None, merged=twin.inference.gguf is not None)
 
     def encode(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
@@ -215,11 +219,43 @@ class LlamaCppBackend:
 
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         """The prompt is evaluated once; each option (then end of turn) is decoded from that cached state."""
+        with self.lock:
+            return self._score(messages, options)
+
+    def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        if not self.scores_base:
+            raise BackendError("this GGUF has the adapter merged in: the base model's scores are not available")
+        with self.lock:
+            if self._adapter is None:
+                return self._score(messages, options)
+            self._use_adapter(False)
+            try:
+                return self._score(messages, options)
+            finally:
+                self._use_adapter(True)
+
+    def _use_adapter(self, on: bool) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        if on:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._adapter)
+            scales = (ctypes.c_float * 1)(self.llm.lora_scale)
+            failed = llama_cpp.llama_set_adapters_lora(self.llm.ctx, adapters, 1, scales)
+        else:
+            failed = llama_cpp.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
+        if failed:
+            raise BackendError(f"llama.cpp could not switch the adapter {'on' if on else 'off'}")
+        # What is cached was computed with the other weights: nothing of it may be reused.
+        self.llm.reset()
+
+    def _score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         prompt = self.encode(self.prompter.render(messages))
         answers = [self.encode(self.prompter.answer_text(o)) for o in options]
         self._check_room(len(prompt) + max((len(a) for a in answers), default=0))
         scores = []
-        with self.lock, self._primed(prompt) as keep:
+        with self._primed(prompt) as keep:
             for answer in answers:
                 # The last prompt token is decoded with each option: its logits predict the option's first token.
                 total, done = 0.0, 0

@@ -101,6 +101,12 @@ class OllamaBackend(RemoteBackend):
         finish = "length" if body.get("done_reason") == "length" else "stop"
         return Generation(text, int(prompt_tokens), int(completion_tokens), finish)
 
+    # The server holds one model; doppel cannot ask it for the base model's scores.
+    scores_base = False
+
+    def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        raise BackendError("Ollama serves the twin only: the base model's scores are not available")
+
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         return score_by_prefix_walk(self.prompter, messages, options, self._next_token)
 

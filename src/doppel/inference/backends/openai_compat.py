@@ -104,6 +104,12 @@ class OpenAICompatBackend(RemoteBackend):
         completion_tokens = usage.get("completion_tokens") or len(self.prompter.encode(text))
         return Generation(text, int(prompt_tokens), int(completion_tokens), "length" if finish == "length" else "stop")
 
+    # The server holds one model; doppel cannot ask it for the base model's scores.
+    scores_base = False
+
+    def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        raise BackendError("an OpenAI-compatible server serves the twin only: the base model's scores are not available")
+
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         """Exact when the server echoes prompt log-probs (llama.cpp's and vLLM's do); else the prefix walk."""
         if self._echo_works is not False:

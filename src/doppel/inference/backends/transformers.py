@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from typing import Iterator, Sequence
 
 import torch
@@ -19,6 +20,7 @@ from doppel.training.lora import load_base
 
 class TransformersBackend:
     kind = "transformers"
+    scores_base = True  # PEFT switches the adapter off; a bare base model is its own base
 
     def __init__(self, local: LocalTwin, prompter: Prompter):
         self.local = local
@@ -77,9 +79,15 @@ class TransformersBackend:
             raise failure[0]
         yield result["g"]
 
-    @torch.no_grad()
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         """All options in one batched forward pass: prompt + option + end of turn, right-padded."""
+        return self._score(messages, options, base=False)
+
+    def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
+        return self._score(messages, options, base=True)
+
+    @torch.no_grad()
+    def _score(self, messages: Messages, options: Sequence[str], *, base: bool) -> list[float]:
         prompt_ids = self.prompter.encode(self.prompter.render(messages))
         answers = [self.prompter.encode(self.prompter.answer_text(o)) for o in options]
         rows = [prompt_ids + a for a in answers]
@@ -90,7 +98,8 @@ class TransformersBackend:
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
-        with self.local.lock:
+        # The lock spans the adapter switch too: no other request may run while the adapter is off.
+        with self.local.lock, self.local.base_model_only() if base else nullcontext():
             logits = self.local.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
         logprobs = torch.log_softmax(logits.float(), dim=-1)
         scores = []
