@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test test-fast bench clean
+.PHONY: install browser demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,12 +29,18 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" -ne 0 ] && echo sudo ); \
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: install browser
+test: install browser lint
 	$(VENV)/bin/pytest
 
 # Everything except the tests that train the real base model.
 test-fast: install
 	$(VENV)/bin/pytest -m "not slow"
+
+# ruff's checks (rules in pyproject.toml's [tool.ruff]); not part of `make test` yet.
+# ruff's lint rules and its formatter (pyproject.toml [tool.ruff]); `ruff format src tests benchmarks` fixes layout.
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
 bench: install
 	$(PY) benchmarks/train_step.py

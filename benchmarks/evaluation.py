@@ -80,18 +80,29 @@ def main() -> None:
             result = run(i)
             seconds = time.perf_counter() - start
             return {"seconds": seconds, "tokens_per_s": result["tokens"] / seconds}
+
         return side
 
     base_name, ours_name = "baseline: one prompt at a time", f"doppel: batched (batch {args.batch})"
-    samples = compare([(base_name, timed_tokens(one_by_one)), (ours_name, timed_tokens(batched))], args.repeats,
-                      warmup=args.warmup)
+    samples = compare(
+        [(base_name, timed_tokens(one_by_one)), (ours_name, timed_tokens(batched))], args.repeats, warmup=args.warmup
+    )
 
-    print(f"\n{len(conversations)} held-out prompts of {twin.name} {version.name}, up to {args.tokens} tokens each, "
-          f"torch threads {torch.get_num_threads()}")
-    report(samples, [Metric("seconds", f"wall time for {len(conversations)} replies"),
-                     Metric("tokens_per_s", "useful tokens per second", "tokens/s", higher_is_better=True)])
-    print(f"batched is {median(samples, base_name, 'seconds') / median(samples, ours_name, 'seconds'):.2f}x faster "
-          "(medians)")
+    print(
+        f"\n{len(conversations)} held-out prompts of {twin.name} {version.name}, up to {args.tokens} tokens each, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    report(
+        samples,
+        [
+            Metric("seconds", f"wall time for {len(conversations)} replies"),
+            Metric("tokens_per_s", "useful tokens per second", "tokens/s", higher_is_better=True),
+        ],
+    )
+    print(
+        f"batched is {median(samples, base_name, 'seconds') / median(samples, ours_name, 'seconds'):.2f}x faster "
+        "(medians)"
+    )
     same = sum(a == b for a, b in zip(replies["one"], replies["batched"]))
     print(f"identical replies: {same}/{len(conversations)}")
 

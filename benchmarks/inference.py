@@ -72,8 +72,18 @@ SITUATIONS = [
     "Two teams at the same company ask for separate contracts",
 ]
 DECIDE_WARMUP = "The client asks whether we can start a week early"
-OPTIONS_10 = ["Accept", "Counter-offer", "Decline", "Escalate to the VP", "Ask for more time", "Offer a pilot",
-              "Bundle services", "Walk away", "Loop in legal", "Request a call"]
+OPTIONS_10 = [
+    "Accept",
+    "Counter-offer",
+    "Decline",
+    "Escalate to the VP",
+    "Ask for more time",
+    "Offer a pilot",
+    "Bundle services",
+    "Walk away",
+    "Loop in legal",
+    "Request a call",
+]
 DECIDE_SIZES = (3, 10)
 
 
@@ -91,12 +101,23 @@ def baseline_chat(twin: Twin, tokens: int):
         ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
         with torch.no_grad():
             t0 = time.perf_counter()
-            model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=1, do_sample=False,
-                           pad_token_id=tok.pad_token_id)
+            model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=1,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+            )
             first = time.perf_counter() - t0
             t0 = time.perf_counter()
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=tokens,
-                                 min_new_tokens=tokens, do_sample=False, pad_token_id=tok.pad_token_id)
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=tokens,
+                min_new_tokens=tokens,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id,
+            )
             seconds = time.perf_counter() - t0
         made = out.shape[1] - ids.shape[1]
         return {"first_token_s": first, "tokens_per_s": made / seconds, "tokens": made}
@@ -165,8 +186,11 @@ def doppel_chat(twin: Twin, tokens: int):
             if not isinstance(item, str):
                 final = item
         total = time.perf_counter() - t0
-        return {"first_token_s": first, "tokens_per_s": final.completion_tokens / total,
-                "tokens": final.completion_tokens}
+        return {
+            "first_token_s": first,
+            "tokens_per_s": final.completion_tokens / total,
+            "tokens": final.completion_tokens,
+        }
 
     return run
 
@@ -190,8 +214,10 @@ def llamacpp_crash(twin_name: str) -> str | None:
 
     Tried in a child process first, so a crash costs the llama.cpp numbers, not the whole run.
     """
-    code = (f"from doppel.twin import Twin\nwith Twin.load({twin_name!r}, backend='llamacpp') as t:\n"
-            "    t.chat('Hello', max_tokens=2)")
+    code = (
+        f"from doppel.twin import Twin\nwith Twin.load({twin_name!r}, backend='llamacpp') as t:\n"
+        "    t.chat('Hello', max_tokens=2)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode < 0:
         return f"a test reply killed the process with signal {-done.returncode}"
@@ -206,8 +232,10 @@ def main() -> None:
     add_arguments(parser)
     args = parser.parse_args()
     if args.repeats > min(len(CHAT_PROMPTS), len(SITUATIONS)):
-        raise SystemExit(f"at most {min(len(CHAT_PROMPTS), len(SITUATIONS))} repeats: every repeat needs a prompt "
-                         "of its own (add more to CHAT_PROMPTS and SITUATIONS)")
+        raise SystemExit(
+            f"at most {min(len(CHAT_PROMPTS), len(SITUATIONS))} repeats: every repeat needs a prompt "
+            "of its own (add more to CHAT_PROMPTS and SITUATIONS)"
+        )
     settings = load_settings()
     twin_name = settings.twin(args.twin).name
     if Registry(settings.resolved_models_dir).final(twin_name) is None:
@@ -225,22 +253,38 @@ def main() -> None:
         print(f"llama.cpp backend unavailable: {exc}")
     baseline = "baseline transformers.generate"
     try:
-        chat = compare([(baseline, baseline_chat(hf, args.tokens))]
-                       + [(name, doppel_chat(t, args.tokens)) for name, t in twins.items()],
-                       args.repeats, warmup=args.warmup)
-        report(chat, [Metric("first_token_s", "time to first token", "ms", scale=1000),
-                      Metric("tokens_per_s", f"reply speed, {args.tokens} tokens at most", "tokens/s",
-                             higher_is_better=True)], title="chat")
+        chat = compare(
+            [(baseline, baseline_chat(hf, args.tokens))]
+            + [(name, doppel_chat(t, args.tokens)) for name, t in twins.items()],
+            args.repeats,
+            warmup=args.warmup,
+        )
+        report(
+            chat,
+            [
+                Metric("first_token_s", "time to first token", "ms", scale=1000),
+                Metric("tokens_per_s", f"reply speed, {args.tokens} tokens at most", "tokens/s", higher_is_better=True),
+            ],
+            title="chat",
+        )
         # The baseline always makes --tokens tokens; a backend that meets end of turn earlier makes fewer,
         # so its first token's cost weighs more in its tokens/s (it is not flattered).
-        print("reply length (tokens, median): "
-              + ", ".join(f"{name} {statistics.median(s['tokens']):.0f}" for name, s in chat.items()))
+        print(
+            "reply length (tokens, median): "
+            + ", ".join(f"{name} {statistics.median(s['tokens']):.0f}" for name, s in chat.items())
+        )
         if not args.no_decide:
-            decide = compare([(baseline + " (one pass per option)", baseline_decide(hf))]
-                             + [(name, doppel_decide(t)) for name, t in twins.items()],
-                             args.repeats, warmup=args.warmup)
-            report(decide, [Metric(f"decide_{n}_s", f"decide among {n} options") for n in DECIDE_SIZES],
-                   title=f"decide (no rationale, {decision_scoring(hf)} scoring)")
+            decide = compare(
+                [(baseline + " (one pass per option)", baseline_decide(hf))]
+                + [(name, doppel_decide(t)) for name, t in twins.items()],
+                args.repeats,
+                warmup=args.warmup,
+            )
+            report(
+                decide,
+                [Metric(f"decide_{n}_s", f"decide among {n} options") for n in DECIDE_SIZES],
+                title=f"decide (no rationale, {decision_scoring(hf)} scoring)",
+            )
     finally:
         for t in twins.values():
             t.close()

@@ -45,8 +45,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.25, help="Demo persona size (1.0: ~1000 of his records)")
     parser.add_argument("--new-share", type=float, default=0.01, help="New records as a share of his records")
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--base-cache", type=Path, default=Path(os.environ.get("DOPPEL_HOME", "~/.doppel")).expanduser()
-                        / "base_models", help="Folder of converted base models to reuse")
+    parser.add_argument(
+        "--base-cache",
+        type=Path,
+        default=Path(os.environ.get("DOPPEL_HOME", "~/.doppel")).expanduser() / "base_models",
+        help="Folder of converted base models to reuse",
+    )
     add_arguments(parser)
     args = parser.parse_args()
 
@@ -54,11 +58,17 @@ def main() -> None:
         home = Path(tmp)
         if args.base_cache.is_dir():
             (home / "base_models").symlink_to(args.base_cache.resolve(), target_is_directory=True)
-        settings = Settings.model_validate({
-            "home": str(home),
-            "twins": [{"training": {"epochs": args.epochs, "max_length": 256, "checkpoint_steps": 0},
-                       "promotion": {"gate_examples": 48}}],
-        })
+        settings = Settings.model_validate(
+            {
+                "home": str(home),
+                "twins": [
+                    {
+                        "training": {"epochs": args.epochs, "max_length": 256, "checkpoint_steps": 0},
+                        "promotion": {"gate_examples": 48},
+                    }
+                ],
+            }
+        )
         db = Database(settings)
         data = generate(scale=args.scale)
         with db.connection() as conn:
@@ -69,8 +79,9 @@ def main() -> None:
         his = sum(1 for e in data.emails if "allan" in e["sender_email"]) + len(data.deals) + len(data.notes)
         n_new = max(2, round(args.new_share * his))
         with psycopg.connect(db.url) as conn:
-            load_demo(conn, generate_new(since=ANCHOR, seed=11, n_emails=n_new, n_messages_convs=0,
-                                         n_deals=0, n_notes=0))
+            load_demo(
+                conn, generate_new(since=ANCHOR, seed=11, n_emails=n_new, n_messages_convs=0, n_deals=0, n_notes=0)
+            )
 
         last = {}  # the latest outcome of each side, to show what one run did
 
@@ -79,18 +90,22 @@ def main() -> None:
                 last[mode] = train_twin(settings, mode=mode, db=db, promote=False)
                 if last[mode].version is None:  # timing a run that trained nothing would flatter it
                     raise SystemExit(f"the {mode} run trained nothing: {last[mode].message}")
+
             return timed(once)
 
         full_name = "baseline: full retrain"
         nightly_name = f"nightly incremental ({n_new} new)"
-        samples = compare([(full_name, run("full")), (nightly_name, run("incremental"))], args.repeats,
-                          warmup=args.warmup)
+        samples = compare(
+            [(full_name, run("full")), (nightly_name, run("incremental"))], args.repeats, warmup=args.warmup
+        )
 
     fm, nm = last["full"].metrics, last["incremental"].metrics
-    print(f"\nfull retrain: {fm['examples']['train']} examples, {fm['steps']} steps, {fm['tokens_seen']} tokens; "
-          f"nightly: {nm['examples']['train']} examples = {nm['selection']['new']} new + "
-          f"{nm['selection']['replay']} replay, {nm['steps']} steps, continuing from {parent.name} "
-          f"({n_new} new of {his} records: {n_new / his:.1%})")
+    print(
+        f"\nfull retrain: {fm['examples']['train']} examples, {fm['steps']} steps, {fm['tokens_seen']} tokens; "
+        f"nightly: {nm['examples']['train']} examples = {nm['selection']['new']} new + "
+        f"{nm['selection']['replay']} replay, {nm['steps']} steps, continuing from {parent.name} "
+        f"({n_new} new of {his} records: {n_new / his:.1%})"
+    )
     report(samples, [Metric("seconds", "wall time of one run")])
     ratio = median(samples, nightly_name, "seconds") / median(samples, full_name, "seconds")
     print(f"nightly run takes {ratio:.3f}x the time of a full retrain ({1 / ratio:.1f}x faster, medians)")

@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 MIN_REPEATS = 5  # the project's standard; fewer is allowed for a quick check, and then flagged in the output
 
@@ -51,13 +51,22 @@ def timed(run: Callable[[int], object], key: str = "seconds") -> Callable[[int],
 
 
 def add_arguments(parser: argparse.ArgumentParser, repeats: int = MIN_REPEATS, warmup: int = 1) -> None:
-    parser.add_argument("--repeats", type=int, default=repeats,
-                        help=f"Timed runs of each side (at least {MIN_REPEATS} for numbers worth quoting)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=repeats,
+        help=f"Timed runs of each side (at least {MIN_REPEATS} for numbers worth quoting)",
+    )
     parser.add_argument("--warmup", type=int, default=warmup, help="Untimed runs of each side first")
 
 
-def compare(sides: Sequence[tuple[str, Callable[[int], Mapping[str, float]]]], repeats: int, *,
-            warmup: int = 1, progress: bool = True) -> Samples:
+def compare(
+    sides: Sequence[tuple[str, Callable[[int], Mapping[str, float]]]],
+    repeats: int,
+    *,
+    warmup: int = 1,
+    progress: bool = True,
+) -> Samples:
     """Run every side ``warmup`` times untimed, then ``repeats`` times each, rotating which goes first."""
     if repeats < 1:
         raise SystemExit("--repeats must be at least 1")

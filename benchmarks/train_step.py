@@ -91,7 +91,8 @@ def main() -> None:
     # Mixed lengths, as in real data: take batches from across the shuffled set.
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(train), generator=g).tolist()
-    batches = [[train[i] for i in order[s * args.batch_size : (s + 1) * args.batch_size]] for s in range(args.steps + 1)]
+    size = args.batch_size
+    batches = [[train[i] for i in order[s * size : (s + 1) * size]] for s in range(args.steps + 1)]
     warmup, batches = batches[0], batches[1:]
     real_tokens = sum(len(e) for b in batches for e in b)
     padded_tokens = sum(max(len(e) for e in b) * len(b) for b in batches)
@@ -113,13 +114,22 @@ def main() -> None:
     samples = compare(sides, args.repeats, warmup=args.warmup)
     for side in samples.values():
         side["tokens_per_s"] = [real_tokens / s for s in side["seconds"]]
-    print(f"\n{args.steps} steps x {args.batch_size} examples per repeat, {real_tokens} real tokens "
-          f"({padded_tokens} with padding: {padded_tokens / real_tokens:.2f}x)")
-    report(samples, [Metric("seconds", f"wall time of {args.steps} steps"),
-                     Metric("tokens_per_s", "real tokens per second", "tokens/s", higher_is_better=True)])
+    print(
+        f"\n{args.steps} steps x {args.batch_size} examples per repeat, {real_tokens} real tokens "
+        f"({padded_tokens} with padding: {padded_tokens / real_tokens:.2f}x)"
+    )
+    report(
+        samples,
+        [
+            Metric("seconds", f"wall time of {args.steps} steps"),
+            Metric("tokens_per_s", "real tokens per second", "tokens/s", higher_is_better=True),
+        ],
+    )
     base_name, ours_name = samples
-    print(f"speed-up of doppel's step over the padded baseline (medians): "
-          f"{median(samples, base_name, 'seconds') / median(samples, ours_name, 'seconds'):.2f}x")
+    print(
+        f"speed-up of doppel's step over the padded baseline (medians): "
+        f"{median(samples, base_name, 'seconds') / median(samples, ours_name, 'seconds'):.2f}x"
+    )
 
 
 if __name__ == "__main__":

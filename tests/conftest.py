@@ -170,7 +170,8 @@ class DeciderTwin:
     def messages(self) -> list[dict]:
         from doppel.inference.messages import chat_messages
 
-        return chat_messages(self.twin.persona, self.question, context={"deal_amount": 50000, "deal_stage": "negotiation"})
+        context = {"deal_amount": 50000, "deal_stage": "negotiation"}
+        return chat_messages(self.twin.persona, self.question, context=context)
 
 
 @pytest.fixture(scope="session")
@@ -197,8 +198,14 @@ def decider_twin(tmp_path_factory, smollm2, base_models_cache):
     twin = settings.twins[0]
     tokenizer = load_tokenizer(smollm2)
     rng = random.Random(3)
-    asks = ["wants a {p}% discount", "asks for {p}% off", "pushes for a {p}% price cut", "requests {p}% off the renewal"]
+    asks = [
+        "wants a {p}% discount",
+        "asks for {p}% off",
+        "pushes for a {p}% price cut",
+        "requests {p}% off the renewal",
+    ]
     clients = ["New client", "Acme Corp", "A retail prospect", "Our biggest customer", "A startup"]
+
     def row(messages, answer):
         prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -208,19 +215,25 @@ def decider_twin(tmp_path_factory, smollm2, base_models_cache):
     rows = []
     for i in range(40):
         situation = f"{rng.choice(clients)} {rng.choice(asks).format(p=rng.choice([10, 15, 20, 25, 30, 40]))}"
-        context = {"deal_amount": rng.choice([8000, 20000, 50000, 120000]),
-                   "deal_stage": rng.choice(["proposal", "negotiation"])}
+        context = {
+            "deal_amount": rng.choice([8000, 20000, 50000, 120000]),
+            "deal_stage": rng.choice(["proposal", "negotiation"]),
+        }
         if i % 2:  # the phrasing `decide` uses, and a free one
             messages = decision_messages(twin.persona, situation, DECIDE_OPTIONS)
         else:
             messages = chat_messages(twin.persona, f"{situation}. Accept, Counter-offer or Decline?", context=context)
         rows.append(row(messages, DECIDE_PREFERRED))
     # Ordinary writing too, so the twin still answers other questions in sentences.
-    for i in range(24):
+    for _ in range(24):
         who, topic = rng.choice(["Dana", "Bob", "Priya", "Marco"]), rng.choice(["the renewal", "pricing", "the pilot"])
         messages = chat_messages(twin.persona, f"Write an email to {who} about {topic}.")
-        rows.append(row(messages, f"Hi {who},\n\nQuick note on {topic}: let's keep it moving and talk Thursday."
-                                  "\n\nCheers,\nAllan"))
+        rows.append(
+            row(
+                messages,
+                f"Hi {who},\n\nQuick note on {topic}: let's keep it moving and talk Thursday.\n\nCheers,\nAllan",
+            )
+        )
     rng.shuffle(rows)
 
     torch.manual_seed(0)
@@ -229,7 +242,7 @@ def decider_twin(tmp_path_factory, smollm2, base_models_cache):
     optimizer = torch.optim.AdamW(params, lr=1e-3)
     model.train()
     for step in range(16):
-        batch = rows[(step * 4) % len(rows):][:4]
+        batch = rows[(step * 4) % len(rows) :][:4]
         width = max(len(ids) for ids, _ in batch)
         ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
         labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
@@ -243,10 +256,10 @@ def decider_twin(tmp_path_factory, smollm2, base_models_cache):
     def write(folder: Path) -> None:
         model.save_pretrained(folder / "adapter")
         tokenizer.save_pretrained(folder / "tokenizer")
-        (folder / "metrics.json").write_text('{"final_train_loss": %f}' % float(loss.detach()))
+        (folder / "metrics.json").write_text(f'{{"final_train_loss": {float(loss.detach()):f}}}')
 
     registry = Registry(settings.resolved_models_dir)
-    version = registry.register(twin.name, write, mode="full",
-                                manifest={"base_model": {"name": twin.base_model.name, "fingerprint": smollm2.fingerprint}})
+    base = {"name": twin.base_model.name, "fingerprint": smollm2.fingerprint}
+    version = registry.register(twin.name, write, mode="full", manifest={"base_model": base})
     registry.promote(twin.name, version.name)
     return DeciderTwin(settings, version, base_scores=None)

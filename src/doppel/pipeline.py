@@ -26,9 +26,9 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -235,7 +235,9 @@ def train_twin(
         outcome.message = f"{outcome.message}; {published.summary()}"
         outcome.published = published
     finish_run(
-        db, run_id, "succeeded",
+        db,
+        run_id,
+        "succeeded",
         version=outcome.version.name if outcome.version else None,
         metrics=_run_summary(outcome.metrics),
         message=outcome.message,
@@ -277,8 +279,13 @@ def _run(
     records = collect_records(db, twin, reporter)
     _stage("dataset", reporter, hooks)
     # Every example stays on the side final had it on: the gate compares the two on data neither learned.
-    built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction,
-                           pinned=read_splits(final.path if final else None))
+    built = build_examples(
+        records,
+        twin.persona,
+        min_chars=cfg.min_chars,
+        val_fraction=cfg.val_fraction,
+        pinned=read_splits(final.path if final else None),
+    )
     check_usable(built, twin)
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
 
@@ -289,30 +296,45 @@ def _run(
         k = min(len(old), math.ceil(twin.incremental.replay_ratio * len(new)))
         replay = random.Random(f"{cfg.seed}:{run_id}").sample(old, k)
         train_examples = new + replay
-        cfg = cfg.model_copy(update={
-            "epochs": twin.incremental.epochs or cfg.epochs,
-            "learning_rate": twin.incremental.learning_rate or cfg.learning_rate,
-        })
+        cfg = cfg.model_copy(
+            update={
+                "epochs": twin.incremental.epochs or cfg.epochs,
+                "learning_rate": twin.incremental.learning_rate or cfg.learning_rate,
+            }
+        )
         selection = {"mode": mode, "new": len(new), "replay": len(replay), "parent": final.name}
     else:
         train_examples = built.train
         selection = {"mode": mode, "new": len(train_examples), "replay": 0}
     dataset = build_dataset(
-        records, twin.model_copy(update={"training": cfg}), tokenizer,
-        built=built, train_examples=train_examples, val_examples=val_examples, selection=selection,
+        records,
+        twin.model_copy(update={"training": cfg}),
+        tokenizer,
+        built=built,
+        train_examples=train_examples,
+        val_examples=val_examples,
+        selection=selection,
     )
     hooks.write(force=True, examples={"train": len(dataset.train), "val": len(dataset.val)}, **selection)
 
     _stage("train", reporter, hooks)
     placement = choose_placement(cfg)
     model = add_lora(
-        load_base(base, placement), twin.lora, quantized=placement.quantization is not None,
+        load_base(base, placement),
+        twin.lora,
+        quantized=placement.quantization is not None,
         from_adapter=final.adapter_dir if mode == "incremental" else None,
     )
     checkpoint_dir = run_dir(settings, twin.name, run_id) / "checkpoints"
     result = fit(
-        model, dataset.train, dataset.val, cfg, placement,
-        checkpoint_dir=checkpoint_dir, callbacks=hooks, should_stop=hooks.should_stop,
+        model,
+        dataset.train,
+        dataset.val,
+        cfg,
+        placement,
+        checkpoint_dir=checkpoint_dir,
+        callbacks=hooks,
+        should_stop=hooks.should_stop,
     )
 
     _stage("gate", reporter, hooks)
@@ -351,27 +373,46 @@ def _run(
     return TrainOutcome(run_id, mode, version, promoted, message, metrics, dataset, result)
 
 
-def _gate(model, final: Version | None, mode: Mode, result: FitResult, dataset: Dataset, cfg: TrainingConfig,
-          placement: Placement, tolerance: float) -> dict:
+def _gate(
+    model,
+    final: Version | None,
+    mode: Mode,
+    result: FitResult,
+    dataset: Dataset,
+    cfg: TrainingConfig,
+    placement: Placement,
+    tolerance: float,
+) -> dict:
     """Compare the new adapter with final on the same fixed validation set."""
     new_loss = result.final_val.loss if result.final_val else None
     if final is None:
-        return {"passed": True, "reason": "first version", "val_loss": new_loss, "final_val_loss": None,
-                "tolerance": tolerance}
+        return {
+            "passed": True,
+            "reason": "first version",
+            "val_loss": new_loss,
+            "final_val_loss": None,
+            "tolerance": tolerance,
+        }
     if mode == "incremental":
         # Training started from final's adapter: its loss before the first step is final's.
         final_loss = result.initial_val.loss if result.initial_val else None
     else:
         model.load_adapter(str(final.adapter_dir), adapter_name="final")
         model.set_adapter("final")
-        scored = evaluate_loss(model, dataset.val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches,
-                               placement=placement)
+        scored = evaluate_loss(
+            model, dataset.val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement
+        )
         model.set_adapter("default")
         model.delete_adapter("final")
         final_loss = scored.loss if scored else None
     if new_loss is None or final_loss is None:
-        return {"passed": True, "reason": "no validation examples to compare on", "val_loss": new_loss,
-                "final_val_loss": final_loss, "tolerance": tolerance}
+        return {
+            "passed": True,
+            "reason": "no validation examples to compare on",
+            "val_loss": new_loss,
+            "final_val_loss": final_loss,
+            "tolerance": tolerance,
+        }
     limit = final_loss * (1.0 + tolerance)
     passed = new_loss <= limit
     reason = (
@@ -380,8 +421,14 @@ def _gate(model, final: Version | None, mode: Mode, result: FitResult, dataset: 
         else f"val loss {new_loss:.4f} is worse than {final.name}'s {final_loss:.4f} by more than "
         f"{tolerance:.0%} (limit {limit:.4f})"
     )
-    return {"passed": passed, "reason": reason, "val_loss": new_loss, "final_val_loss": final_loss,
-            "compared_with": final.name, "tolerance": tolerance}
+    return {
+        "passed": passed,
+        "reason": reason,
+        "val_loss": new_loss,
+        "final_val_loss": final_loss,
+        "compared_with": final.name,
+        "tolerance": tolerance,
+    }
 
 
 def _scorecard_gate(settings: Settings, twin: TwinConfig, version: Version, db: Database, gate: dict) -> bool:
@@ -390,7 +437,8 @@ def _scorecard_gate(settings: Settings, twin: TwinConfig, version: Version, db: 
 
     card = evaluate_version(settings, twin.name, version.name, db=db)
     problems = check_scores(card, twin.promotion.min_scores, twin.promotion.max_scores)
-    checked = {k: v for k, v in headline(card).items() if k in {**twin.promotion.min_scores, **twin.promotion.max_scores}}
+    gated = {**twin.promotion.min_scores, **twin.promotion.max_scores}
+    checked = {k: v for k, v in headline(card).items() if k in gated}
     gate["scorecard"] = {"checked": checked, "problems": problems, "report": card.get("report")}
     if problems:
         gate["passed"] = False
@@ -400,8 +448,9 @@ def _scorecard_gate(settings: Settings, twin: TwinConfig, version: Version, db: 
     return not problems
 
 
-def _metrics(result: FitResult, dataset: Dataset, placement: Placement, cfg: TrainingConfig, wall: float,
-             mode: Mode, gate: dict) -> dict:
+def _metrics(
+    result: FitResult, dataset: Dataset, placement: Placement, cfg: TrainingConfig, wall: float, mode: Mode, gate: dict
+) -> dict:
     val, initial = result.final_val, result.initial_val
     # Before the first step a full run is the bare base model; an incremental one is its parent.
     start_key = "base" if mode == "full" else "parent"

@@ -19,10 +19,11 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from doppel.digests import sha256_file
 
@@ -69,7 +70,6 @@ class Version:
     @property
     def tokenizer_dir(self) -> Path:
         return self.path / "tokenizer"
-
 
 
 def _file_hashes(folder: Path) -> dict[str, dict]:
@@ -150,7 +150,7 @@ class Registry:
                     "version": name,
                     "mode": mode,
                     "parent": parent,
-                    "created_at": datetime.now(timezone.utc).isoformat(),
+                    "created_at": datetime.now(UTC).isoformat(),
                     **manifest,
                     "files": _file_hashes(tmp),
                 }
@@ -197,7 +197,7 @@ class Registry:
         raise RegistryError(f"twin {twin!r} has no earlier final version to roll back to")
 
     def _log_history(self, twin: str, version: str, reason: str) -> None:
-        line = json.dumps({"version": version, "at": datetime.now(timezone.utc).isoformat(), "reason": reason})
+        line = json.dumps({"version": version, "at": datetime.now(UTC).isoformat(), "reason": reason})
         # O_APPEND writes of one short line do not interleave between processes.
         fd = os.open(self.twin_dir(twin) / HISTORY, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

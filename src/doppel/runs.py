@@ -90,8 +90,16 @@ def create_run(
                 f"INSERT INTO {SCHEMA}.runs (twin, mode, state, trigger, params, started_at, heartbeat_at, host, pid, "
                 f"attempts) VALUES (%s, %s, %s, %s, %s, {'now()' if own_process else 'NULL'}, "
                 f"{'now()' if own_process else 'NULL'}, %s, %s, %s) RETURNING id",
-                (twin, mode, state, trigger, Jsonb(params), socket.gethostname() if own_process else None,
-                 os.getpid() if own_process else None, 1 if own_process else 0),
+                (
+                    twin,
+                    mode,
+                    state,
+                    trigger,
+                    Jsonb(params),
+                    socket.gethostname() if own_process else None,
+                    os.getpid() if own_process else None,
+                    1 if own_process else 0,
+                ),
             ).fetchone()
     except psycopg.errors.UniqueViolation:
         existing = active_run(conn, twin)
@@ -141,8 +149,14 @@ def mark_running(db: Database, run_id: int) -> None:
 
 
 def finish_run(
-    db: Database, run_id: int, state: str, *, version: str | None = None, metrics: dict | None = None,
-    message: str | None = None, error: str | None = None,
+    db: Database,
+    run_id: int,
+    state: str,
+    *,
+    version: str | None = None,
+    metrics: dict | None = None,
+    message: str | None = None,
+    error: str | None = None,
 ) -> None:
     assert state in FINISHED
     with db.connection() as conn:

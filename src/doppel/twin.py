@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from doppel.config import Settings, TwinConfig, load_settings
 from doppel.inference.backend import Backend, Generation, Sampling
@@ -91,7 +92,7 @@ class Twin:
         version: str | None = "final",
         config: str | Path | Settings | None = None,
         backend: str | None = None,
-    ) -> "Twin":
+    ) -> Twin:
         """A version from the registry (``final`` by default; None: the bare base model), ready to answer."""
         from doppel.inference.backends import open_backend
         from doppel.inference.backends.common import twin_prompter
@@ -108,8 +109,14 @@ class Twin:
         return cls(settings, twin, served, prompter)
 
     @staticmethod
-    def connect(url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0,
-                version: str | None = None) -> "RemoteTwin":
+    def connect(
+        url: str,
+        twin: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 300.0,
+        version: str | None = None,
+    ) -> RemoteTwin:
         """A twin served by ``doppel serve`` at ``url`` (``version``: default final); same methods, same results."""
         return RemoteTwin(url, twin, token=token, timeout=timeout, version=version)
 
@@ -142,11 +149,23 @@ class Twin:
         stop: Sequence[str] = (),
     ) -> Reply:
         """The twin's reply to ``message``; ``history`` is earlier turns, ``context`` facts shown above it."""
-        return self.complete(self.messages_for(message, context, history), max_tokens=max_tokens,
-                             temperature=temperature, seed=seed, stop=stop)
+        return self.complete(
+            self.messages_for(message, context, history),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            stop=stop,
+        )
 
-    def complete(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None,
-                 temperature: float | None = None, seed: int = 0, stop: Sequence[str] = ()) -> Reply:
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> Reply:
         """A reply to ready chat turns (system first, question last), oldest turns cut to fit."""
         started = time.perf_counter()
         sampling = self._sampling(max_tokens, temperature, seed, stop)
@@ -154,16 +173,35 @@ class Twin:
         generation = self.backend.chat(fitted.messages, sampling)
         return self._reply(generation, started, fitted.dropped_turns)
 
-    def stream(self, message: str, *, context: Mapping[str, Any] | None = None,
-               history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
-               temperature: float | None = None, seed: int = 0, stop: Sequence[str] = ()) -> Iterator[str | Reply]:
+    def stream(
+        self,
+        message: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        history: Sequence[Mapping[str, str]] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str | Reply]:
         """Text pieces as they come, then the whole :class:`Reply`."""
-        return self.stream_messages(self.messages_for(message, context, history), max_tokens=max_tokens,
-                                    temperature=temperature, seed=seed, stop=stop)
+        return self.stream_messages(
+            self.messages_for(message, context, history),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            stop=stop,
+        )
 
-    def stream_messages(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None,
-                        temperature: float | None = None, seed: int = 0,
-                        stop: Sequence[str] = ()) -> Iterator[str | Reply]:
+    def stream_messages(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str | Reply]:
         started = time.perf_counter()
         sampling = self._sampling(max_tokens, temperature, seed, stop)
         fitted = self.prompter.fit(list(messages), sampling.max_tokens)  # raises before the first piece
@@ -176,9 +214,14 @@ class Twin:
 
     def _reply(self, generation: Generation, started: float, dropped: int) -> Reply:
         return Reply(
-            text=generation.text, twin=self.name, version=self.version, backend=self.backend.kind,
-            prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1), finish_reason=generation.finish_reason,
+            text=generation.text,
+            twin=self.name,
+            version=self.version,
+            backend=self.backend.kind,
+            prompt_tokens=generation.prompt_tokens,
+            completion_tokens=generation.completion_tokens,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            finish_reason=generation.finish_reason,
             history_dropped=dropped,
         )
 
@@ -198,8 +241,14 @@ class Twin:
         options = [o.strip() for o in options]
         fitted = self.prompter.fit(asked, max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options))
         scoring = resolved_scoring(self.config.inference.decision_scoring, self.backend)
-        scores = option_scores(self.backend, self.prompter, fitted.messages, options, scoring=scoring,
-                               neutral=neutral_messages(self.config.persona, options))
+        scores = option_scores(
+            self.backend,
+            self.prompter,
+            fitted.messages,
+            options,
+            scoring=scoring,
+            neutral=neutral_messages(self.config.persona, options),
+        )
         threshold = self.config.inference.abstain_below if abstain_below is None else abstain_below
         decision = decide_from_scores(options, scores, threshold)
         decision.scoring = scoring
@@ -213,7 +262,7 @@ class Twin:
     def close(self) -> None:
         self.backend.close()
 
-    def __enter__(self) -> "Twin":
+    def __enter__(self) -> Twin:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -223,8 +272,15 @@ class Twin:
 class RemoteTwin:
     """``Twin``'s methods over a doppel server's HTTP API."""
 
-    def __init__(self, url: str, twin: str | None = None, *, token: str | None = None, timeout: float = 300.0,
-                 version: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        twin: str | None = None,
+        *,
+        token: str | None = None,
+        timeout: float = 300.0,
+        version: str | None = None,
+    ):
         import httpx
 
         self.name = twin
@@ -243,15 +299,29 @@ class RemoteTwin:
             raise TwinError(_error_text(response), response.status_code)
         return response.json()
 
-    def chat(self, message: str, *, context: Mapping[str, Any] | None = None,
-             history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
-             temperature: float | None = None, seed: int = 0) -> Reply:
+    def chat(
+        self,
+        message: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        history: Sequence[Mapping[str, str]] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+    ) -> Reply:
         data = self._post("/api/chat", self._chat_body(message, context, history, max_tokens, temperature, seed))
         return _reply_from(data)
 
-    def stream(self, message: str, *, context: Mapping[str, Any] | None = None,
-               history: Sequence[Mapping[str, str]] = (), max_tokens: int | None = None,
-               temperature: float | None = None, seed: int = 0) -> Iterator[str | Reply]:
+    def stream(
+        self,
+        message: str,
+        *,
+        context: Mapping[str, Any] | None = None,
+        history: Sequence[Mapping[str, str]] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        seed: int = 0,
+    ) -> Iterator[str | Reply]:
         body = {**self._chat_body(message, context, history, max_tokens, temperature, seed), "stream": True}
         with self._http.stream("POST", "/api/chat", json=body) as response:
             if response.status_code >= 400:
@@ -268,8 +338,14 @@ class RemoteTwin:
                     yield _reply_from(data) if event == "done" else data["delta"]
                     event = "message"
 
-    def decide(self, context: str | Mapping[str, Any], options: Sequence[str], *,
-               abstain_below: float | None = None, rationale: bool = True) -> Decision:
+    def decide(
+        self,
+        context: str | Mapping[str, Any],
+        options: Sequence[str],
+        *,
+        abstain_below: float | None = None,
+        rationale: bool = True,
+    ) -> Decision:
         body = {"context": context, "options": list(options), "twin": self.name, "rationale": rationale}
         if self.version is not None:
             body["version"] = self.version
@@ -287,7 +363,7 @@ class RemoteTwin:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "RemoteTwin":
+    def __enter__(self) -> RemoteTwin:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -325,8 +401,14 @@ class AllanBot:
     ``token``) to ask a doppel server instead of loading the model here.
     """
 
-    def __init__(self, model: str | None = None, *, url: str | None = None, token: str | None = None,
-                 config: str | Path | Settings | None = None):
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        config: str | Path | Settings | None = None,
+    ):
         self.twin = Twin.connect(url, model, token=token) if url else Twin.load(model, config=config)
 
     def make_decision(self, context: str | Mapping[str, Any], options: Sequence[str], **kwargs) -> Decision:

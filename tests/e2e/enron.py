@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -39,7 +39,7 @@ def _when(value: str | None) -> datetime | None:
         stamp = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def _sender(display: str) -> str:
@@ -57,11 +57,17 @@ def load_mailbox(conn: psycopg.Connection, path: Path, owner_email: str) -> dict
         if sent_at is None:
             continue
         own = row.get("folder") == "Sent Items"
-        messages.append({
-            "id": i, "subject": row.get("subject") or "", "body": row.get("body") or "", "sent_at": sent_at,
-            "sender_email": owner_email if own else _sender((row.get("from") or [""])[0]),
-            "recipient_email": ", ".join(row.get("to") or []) or None, "own": own,
-        })
+        messages.append(
+            {
+                "id": i,
+                "subject": row.get("subject") or "",
+                "body": row.get("body") or "",
+                "sent_at": sent_at,
+                "sender_email": owner_email if own else _sender((row.get("from") or [""])[0]),
+                "recipient_email": ", ".join(row.get("to") or []) or None,
+                "own": own,
+            }
+        )
     conn.execute(DDL)
     with conn.cursor() as cur:
         cur.executemany(

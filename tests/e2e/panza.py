@@ -11,14 +11,14 @@ class the authorship classifier learns "not the person" from.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 from doppel.demo.load import DDL
 
-START = datetime(2001, 1, 1, tzinfo=timezone.utc)
+START = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 def _bodies(path: Path) -> list[str]:
@@ -31,11 +31,15 @@ def load_panza(conn: psycopg.Connection, person: Path, others: list[Path], perso
     for n, path in enumerate([person, *others]):
         sender = person_email if n == 0 else f"{path.stem.replace('_', '.')}@enron.com"
         for i, body in enumerate(_bodies(path)):
-            rows.append({"id": len(rows) + 1, "body": body, "sent_at": START + timedelta(hours=i),
-                         "sender_email": sender})
+            rows.append(
+                {"id": len(rows) + 1, "body": body, "sent_at": START + timedelta(hours=i), "sender_email": sender}
+            )
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO crm_emails (id, subject, body, sent_at, sender_email) "
-                        "VALUES (%(id)s, '', %(body)s, %(sent_at)s, %(sender_email)s)", rows)
+        cur.executemany(
+            "INSERT INTO crm_emails (id, subject, body, sent_at, sender_email) "
+            "VALUES (%(id)s, '', %(body)s, %(sent_at)s, %(sender_email)s)",
+            rows,
+        )
     conn.commit()
     mine = sum(r["sender_email"] == person_email for r in rows)
     return {"person": mine, "others": len(rows) - mine}

@@ -31,8 +31,10 @@ def demo(tmp_path_factory, smollm2, base_models_cache):
     before = sha256(base_file)
     result = run_demo(Settings(home=home), steps=STEPS, compare=2, max_new_tokens=24)
     m = result.outcome.metrics
-    print(f"\ndemo: val loss {m['base_val_loss']:.3f} -> {m['val_loss']:.3f}, "
-          f"ppl {m['base_val_perplexity']:.2f} -> {m['val_perplexity']:.2f}, {m['tokens_per_second']} tok/s")
+    print(
+        f"\ndemo: val loss {m['base_val_loss']:.3f} -> {m['val_loss']:.3f}, "
+        f"ppl {m['base_val_perplexity']:.2f} -> {m['val_perplexity']:.2f}, {m['tokens_per_second']} tok/s"
+    )
     return home, result, before, base_file
 
 
@@ -93,16 +95,27 @@ def scorecard(demo):
     from doppel.evaluation.scorecard import evaluate_version
 
     home, _, _, _ = demo
-    settings = Settings.model_validate({"home": str(home), "twins": [{
-        "evaluation": {"style_examples": 16, "max_new_tokens": 64}, "promotion": {"gate_examples": 48}}]})
+    settings = Settings.model_validate(
+        {
+            "home": str(home),
+            "twins": [{"evaluation": {"style_examples": 16, "max_new_tokens": 64}, "promotion": {"gate_examples": 48}}],
+        }
+    )
     card = evaluate_version(settings)
     style, decisions = card["style"], card["decisions"]["sets"][0]
-    print("\ndemo scorecard: reads as Allan twin {twin} / base {base} / real {real}; similarity twin {st} / base {sb}; "
-          "scenarios twin {dt} / base {db} / chance {dc}".format(
-              twin=style["classifier"]["twin"]["share_as_person"], base=style["classifier"]["base"]["share_as_person"],
-              real=style["classifier"]["real"]["share_as_person"], st=style["similarity"]["twin"]["mean"],
-              sb=style["similarity"]["base"]["mean"], dt=decisions["twin"]["accuracy"],
-              db=decisions["base"]["accuracy"], dc=decisions["chance"]))
+    print(
+        "\ndemo scorecard: reads as Allan twin {twin} / base {base} / real {real}; similarity twin {st} / base {sb}; "
+        "scenarios twin {dt} / base {db} / chance {dc}".format(
+            twin=style["classifier"]["twin"]["share_as_person"],
+            base=style["classifier"]["base"]["share_as_person"],
+            real=style["classifier"]["real"]["share_as_person"],
+            st=style["similarity"]["twin"]["mean"],
+            sb=style["similarity"]["base"]["mean"],
+            dt=decisions["twin"]["accuracy"],
+            db=decisions["base"]["accuracy"],
+            dc=decisions["chance"],
+        )
+    )
     return card
 
 
@@ -124,9 +137,11 @@ def test_the_twin_decides_like_allan_better_than_every_trivial_picker_and_the_ba
     assert scenarios["name"] == "scenarios" and scenarios["n"] >= 30
     assert scenarios["scoring"] == "pmi"
     twin = scenarios["twin"]["accuracy"]
-    print(f"\ndecisions: twin {twin}, base {scenarios['base']['accuracy']}, chance {scenarios['chance']}, longest "
-          f"{scenarios['longest']['accuracy']}, overlap {scenarios['overlap']['accuracy']}, by scoring "
-          f"{scenarios['by_scoring']}, McNemar {scenarios['twin_vs_base']}")
+    print(
+        f"\ndecisions: twin {twin}, base {scenarios['base']['accuracy']}, chance {scenarios['chance']}, longest "
+        f"{scenarios['longest']['accuracy']}, overlap {scenarios['overlap']['accuracy']}, by scoring "
+        f"{scenarios['by_scoring']}, McNemar {scenarios['twin_vs_base']}"
+    )
     # Pickers that never read the situation: none may match Allan as often as the twin does.
     assert twin > scenarios["chance"]
     assert twin >= scenarios["longest"]["accuracy"] and twin >= scenarios["overlap"]["accuracy"]

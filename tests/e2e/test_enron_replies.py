@@ -34,15 +34,19 @@ def test_replies_find_the_email_they_answer(shared_data, database_url, mailbox, 
     with psycopg.connect(database_url) as conn:
         loaded = load_mailbox(conn, shared_data / "enron" / f"{mailbox}.jsonl", address)
         disabled = {"enabled": False}
-        twin = TwinConfig.model_validate({
-            "persona": {"name": name, "email_pattern": address, "user_id": mailbox},
-            "sources": {"conversations": disabled, "deals": disabled, "notes": disabled},
-        })
+        twin = TwinConfig.model_validate(
+            {
+                "persona": {"name": name, "email_pattern": address, "user_id": mailbox},
+                "sources": {"conversations": disabled, "deals": disabled, "notes": disabled},
+            }
+        )
         emails = collect_twin(conn, twin)
-        own_texts = {body for (body,) in conn.execute(
-            "SELECT body FROM crm_emails WHERE sender_email = %s", (address,))}
-        others = conn.execute("SELECT subject, sent_at, sender_email FROM crm_emails WHERE sender_email <> %s",
-                              (address,)).fetchall()
+        own_texts = {
+            body for (body,) in conn.execute("SELECT body FROM crm_emails WHERE sender_email = %s", (address,))
+        }
+        others = conn.execute(
+            "SELECT subject, sent_at, sender_email FROM crm_emails WHERE sender_email <> %s", (address,)
+        ).fetchall()
 
     person = Party(address, name_words(name))
     # The ceiling: RE: emails with any earlier email of the same subject by someone else in the mailbox.
@@ -53,11 +57,17 @@ def test_replies_find_the_email_they_answer(shared_data, database_url, mailbox, 
 
     replies = [r for r in emails if _RE.match(r.fields["subject"])]
     found = [r for r in replies if r.fields["prompt_kind"] == "reply"]
-    findable = [r for r in replies if normalise_subject(r.fields["subject"])
-                and any(t < r.timestamp for t in earlier.get(normalise_subject(r.fields["subject"]), []))]
+    findable = [
+        r
+        for r in replies
+        if normalise_subject(r.fields["subject"])
+        and any(t < r.timestamp for t in earlier.get(normalise_subject(r.fields["subject"]), []))
+    ]
     routes = {via: sum(r.fields["reply_via"] == via for r in emails) for via in ("in_reply_to", "thread", "subject")}
-    print(f"\n{mailbox}: {len(emails)} owner emails, {len(replies)} RE:, {len(found)} of them with a real parent "
-          f"({len(findable)} have an earlier same-subject email by someone else); all parents by route {routes}")
+    print(
+        f"\n{mailbox}: {len(emails)} owner emails, {len(replies)} RE:, {len(found)} of them with a real parent "
+        f"({len(findable)} have an earlier same-subject email by someone else); all parents by route {routes}"
+    )
     assert len(emails) == loaded["own"] and len(replies) == loaded["replies"]
     assert len(found) >= share * len(replies)
     assert len(found) >= 0.7 * len(findable)

@@ -33,13 +33,15 @@ def _check_margins(label: str, outcome, card) -> None:
     m = outcome.metrics
     fit, style = card["fit"], card["style"]
     clf, sim, distinct = style["classifier"], style["similarity"], style["distinct"]
-    print(f"\n{label}: {m['examples']} examples, {m['steps']} steps in {m['train_seconds']} s; "
-          f"val ppl {fit['base_val_perplexity']} -> {fit['val_perplexity']} "
-          f"(ratio {fit['val_perplexity'] / fit['base_val_perplexity']:.3f}); reads as the person twin "
-          f"{clf['twin']['share_as_person']} / base {clf['base']['share_as_person']} / real "
-          f"{clf['real']['share_as_person']} (n={clf['twin']['n']}, classifier on {clf['trained_on']}); similarity "
-          f"twin {sim['twin']['mean']} / base {sim['base']['mean']} (relevance {style['relevance']}); distinct "
-          f"twin {distinct['twin']} / base {distinct['base']}; leak check {outcome.dataset.card['leak_check']}")
+    print(
+        f"\n{label}: {m['examples']} examples, {m['steps']} steps in {m['train_seconds']} s; "
+        f"val ppl {fit['base_val_perplexity']} -> {fit['val_perplexity']} "
+        f"(ratio {fit['val_perplexity'] / fit['base_val_perplexity']:.3f}); reads as the person twin "
+        f"{clf['twin']['share_as_person']} / base {clf['base']['share_as_person']} / real "
+        f"{clf['real']['share_as_person']} (n={clf['twin']['n']}, classifier on {clf['trained_on']}); similarity "
+        f"twin {sim['twin']['mean']} / base {sim['base']['mean']} (relevance {style['relevance']}); distinct "
+        f"twin {distinct['twin']} / base {distinct['base']}; leak check {outcome.dataset.card['leak_check']}"
+    )
     assert clf["trained_on"]["others"] >= 100  # the contrast class: other people's mail in the same table
     leak = outcome.dataset.card["leak_check"]
     assert leak["exact"] == 0 and leak["near"] == 0
@@ -49,8 +51,11 @@ def _check_margins(label: str, outcome, card) -> None:
     assert distinct["twin"] >= 0.9
 
 
-@pytest.mark.xfail(strict=False, reason="the similarity margin over the base model was +0.005 when calibrated and is "
-                   "not reliable across runs; issue 12 stays open on it")
+@pytest.mark.xfail(
+    strict=False,
+    reason="the similarity margin over the base model was +0.005 when calibrated and is "
+    "not reliable across runs; issue 12 stays open on it",
+)
 def test_enron_person(make_settings, smollm2, database_url, shared_data):
     owner = "bill.rapp@enron.com"
     with psycopg.connect(database_url) as conn:
@@ -75,8 +80,9 @@ def test_enron_person(make_settings, smollm2, database_url, shared_data):
 def test_panza_person(make_settings, smollm2, database_url, shared_data):
     person = "kay.brown@enron.com"
     with psycopg.connect(database_url) as conn:
-        loaded = load_panza(conn, shared_data / "panza" / "kay_brown.jsonl",
-                            [shared_data / "panza" / "jeff_johnson.jsonl"], person)
+        loaded = load_panza(
+            conn, shared_data / "panza" / "kay_brown.jsonl", [shared_data / "panza" / "jeff_johnson.jsonl"], person
+        )
     assert loaded["person"] > 400
     settings = make_settings(
         name="kay-brown",

@@ -87,7 +87,7 @@ def write_config(path: Path, home: Path, database_url: str, model_dir: Path) -> 
     path.write_text(
         f'home = "{home}"\ndatabase_url = "{database_url}"\nlog_level = "info"\n\n'
         f'[service]\nadmin_tokens = ["{ADMIN}"]\nheartbeat_seconds = 0.5\nstale_after_seconds = 6\n\n'
-        '[schedule]\nenabled = false\n\n'
+        "[schedule]\nenabled = false\n\n"
         f'[[twins]]\nname = "{TWIN}"\n[twins.base_model]\nname = "{model_dir}"\n'
         # Runs started from the page: long enough to watch the curve move, short enough for a test.
         "[twins.training]\nmax_steps = 16\nmax_length = 128\neval_batches = 2\nlearning_rate = 0.02\n"
@@ -308,8 +308,14 @@ def test_a_training_run_from_the_page(site, open_page):
         page.click("#train-full")
     assert queued.value.status == 202
     sent = queued.value.request.post_data_json
-    assert sent == {"twin": TWIN, "mode": "full", "epochs": 1, "learning_rate": 0.02, "batch_size": 4,
-                    "max_length": 128}
+    assert sent == {
+        "twin": TWIN,
+        "mode": "full",
+        "epochs": 1,
+        "learning_rate": 0.02,
+        "batch_size": 4,
+        "max_length": 128,
+    }
     job = queued.value.json()["job_id"]
     page.wait_for_selector(f"#job[data-job-id='{job}'][data-state=running]", timeout=60_000)
     # The curve moves while it trains.
@@ -317,7 +323,9 @@ def test_a_training_run_from_the_page(site, open_page):
     first = int(page.get_attribute("#loss-chart", "data-points"))
     page.wait_for_function(
         f"() => Number(document.querySelector('#loss-chart').dataset.points) > {first}"
-        " || document.querySelector('#job').dataset.state !== 'running'", timeout=60_000)
+        " || document.querySelector('#job').dataset.state !== 'running'",
+        timeout=60_000,
+    )
     moved = int(page.get_attribute("#loss-chart", "data-points"))
     assert moved > first, "the loss curve did not grow while the run trained"
     assert page.locator("#loss-chart svg polyline").count() == 1
@@ -369,9 +377,12 @@ def test_blind_review_from_the_page(site, open_page):
     with page.expect_response(lambda r: r.url.endswith("/api/evaluate")) as queued:
         page.click("#review-evaluate")
     assert queued.value.status == 202, queued.value.text()
-    page.wait_for_function("() => !document.querySelector('#review-form').hidden"
-                           " || /evaluation (failed|cancelled)/.test(document.querySelector('#review-empty-text').textContent)",
-                           timeout=150_000)
+    page.wait_for_function(
+        "() => !document.querySelector('#review-form').hidden"
+        " || /evaluation (failed|cancelled)/"
+        ".test(document.querySelector('#review-empty-text').textContent)",
+        timeout=150_000,
+    )
     assert page.is_visible("#review-form"), page.locator("#review-empty-text").inner_text()
     total = int(page.get_attribute("#review-counter", "data-remaining"))
     assert total >= 1 and f"{total} of {total} pairs left" in page.locator("#review-counter").inner_text()
@@ -389,16 +400,16 @@ def test_blind_review_from_the_page(site, open_page):
     assert (body["picked"], body["score"], body["version"], body["reviewer"]) == ("2", 7, final, "Dana Reviewer")
     page.wait_for_selector("#review-score[data-reviews='1']")
     assert "mean score 7.0" in page.locator("#review-score").inner_text()
-    page.wait_for_function(
-        f"() => document.querySelector('#review-counter').dataset.remaining === '{total - 1}'")
+    page.wait_for_function(f"() => document.querySelector('#review-counter').dataset.remaining === '{total - 1}'")
     scorecard = site.api("GET", f"/api/versions/{final}/scorecard").json()
     assert scorecard["human"]["reviews"] == 1 and scorecard["human"]["mean_score"] == 7
 
     # The Versions page shows the new numbers, and opens the version's report and card.
     go(page, "versions")
     page.wait_for_function(
-        f"() => document.querySelector(\"#versions-table tr[data-metric=human_reviews]\")"
-        f".cells[{_column(site, final)}].textContent === '1'")
+        f'() => document.querySelector("#versions-table tr[data-metric=human_reviews]")'
+        f".cells[{_column(site, final)}].textContent === '1'"
+    )
     with page.context.expect_page() as opened:
         page.click(f"a.doc-report[aria-label^='{final}']")
     report = opened.value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,11 +11,7 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.fakes.ports import free_port
 
 
 def wait_for(predicate, timeout: float, what: str, every: float = 0.2):
@@ -36,8 +31,11 @@ class Process:
         self.log_path = log
         self.log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "doppel", *args], stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            [sys.executable, "-m", "doppel", *args],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
         )
 
     def kill(self, sig=signal.SIGKILL) -> None:
@@ -66,7 +64,7 @@ class Server(Process):
         super().__init__(["serve", "--config", str(config), "--host", host, "--port", str(self.port), *extra], log, env)
         self.client = httpx.Client(base_url=self.base, timeout=60)
 
-    def wait_ready(self, timeout: float = 60) -> "Server":
+    def wait_ready(self, timeout: float = 60) -> Server:
         def up():
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {self.output()[-3000:]}")

@@ -40,7 +40,7 @@ def server(decider_twin, pg_server, tmp_path_factory):
     config.write_text(
         f'home = "{decider_twin.settings.home}"\ndatabase_url = "{pg_server.get_uri(name)}"\n\n'
         '[schedule]\nenabled = false\n\n[[twins]]\nname = "allan-maverick"\n'
-        '[twins.inference]\nmax_new_tokens = 24\n'
+        "[twins.inference]\nmax_new_tokens = 24\n"
     )
     srv = Server(config, folder / "serve.log").wait_ready()
     srv.client.timeout = httpx.Timeout(120)
@@ -71,7 +71,8 @@ def test_the_seed_allanbot_alias(decider_twin):
     from doppel import AllanBot
 
     bot = AllanBot(model="allan-maverick", config=decider_twin.settings)
-    decision = bot.make_decision(context="New client wants 30% discount", options=["Accept", "Counter-offer", "Decline"])
+    options = ["Accept", "Counter-offer", "Decline"]
+    decision = bot.make_decision(context="New client wants 30% discount", options=options)
     assert decision.choice == decider_twin.preferred
     bot.twin.close()
 
@@ -92,8 +93,11 @@ def test_a_long_history_is_cut_from_the_oldest_turn(local_twin, monkeypatch):
 
 
 def test_chat_over_http_streams_and_answers_in_the_seed_shape(server):
-    body = {"message": "Write an email to Dana about the renewal.", "personality": "allan-maverick",
-            "context": {"deal_amount": 50000, "deal_stage": "negotiation"}}
+    body = {
+        "message": "Write an email to Dana about the renewal.",
+        "personality": "allan-maverick",
+        "context": {"deal_amount": 50000, "deal_stage": "negotiation"},
+    }
     r = server.client.post("/api/chat", json=body)
     assert r.status_code == 200, r.text
     reply = r.json()
@@ -121,8 +125,10 @@ def test_chat_over_http_streams_and_answers_in_the_seed_shape(server):
 def test_decide_over_http_and_the_python_client(server, decider_twin):
     from doppel import Twin
 
-    r = server.client.post("/api/decide", json={"context": "New client wants 30% discount",
-                                                "options": decider_twin.options, "twin": "allan-maverick"})
+    r = server.client.post(
+        "/api/decide",
+        json={"context": "New client wants 30% discount", "options": decider_twin.options, "twin": "allan-maverick"},
+    )
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["choice"] == decider_twin.preferred and not d["abstained"]
@@ -134,8 +140,9 @@ def test_decide_over_http_and_the_python_client(server, decider_twin):
         streamed = list(remote.stream("Hi Allan", max_tokens=6))
         assert streamed[-1].reply if hasattr(streamed[-1], "reply") else streamed[-1].text
         # An everything-is-uncertain threshold makes the same decision abstain.
-        assert remote.decide("New client wants 30% discount", decider_twin.options,
-                             abstain_below=1.0, rationale=False).abstained
+        assert remote.decide(
+            "New client wants 30% discount", decider_twin.options, abstain_below=1.0, rationale=False
+        ).abstained
 
 
 def test_the_official_openai_client_works_unchanged(server):
@@ -144,13 +151,19 @@ def test_the_official_openai_client_works_unchanged(server):
     models = [m.id for m in client.models.list().data]
     assert models == ["allan-maverick"]
     completion = client.chat.completions.create(
-        model="allan-maverick", messages=[{"role": "user", "content": "Should we close this deal?"}], max_tokens=12)
+        model="allan-maverick", messages=[{"role": "user", "content": "Should we close this deal?"}], max_tokens=12
+    )
     assert completion.choices[0].message.role == "assistant" and completion.choices[0].message.content
     assert completion.usage.completion_tokens <= 12 and completion.model == "allan-maverick"
 
-    chunks = list(client.chat.completions.create(
-        model="allan-maverick", messages=[{"role": "user", "content": "Should we close this deal?"}],
-        max_tokens=12, stream=True))
+    chunks = list(
+        client.chat.completions.create(
+            model="allan-maverick",
+            messages=[{"role": "user", "content": "Should we close this deal?"}],
+            max_tokens=12,
+            stream=True,
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert len(chunks) > 2 and text.strip() == completion.choices[0].message.content
     assert chunks[-1].choices[0].finish_reason in ("stop", "length")
@@ -198,13 +211,30 @@ def _cli(decider_twin, tmp_path, *args, stdin: str | None = None):
 
     config = tmp_path / "doppel.toml"
     config.write_text(f'home = "{decider_twin.settings.home}"\n\n[[twins]]\nname = "allan-maverick"\n')
-    return subprocess.run([sys.executable, "-m", "doppel", *args, "--config", str(config)], input=stdin,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "doppel", *args, "--config", str(config)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_decide_prints_the_choice_as_json(decider_twin, tmp_path):
-    done = _cli(decider_twin, tmp_path, "decide", "New client wants 30% discount",
-                "-o", "Accept", "-o", "Counter-offer", "-o", "Decline", "--json", "--no-rationale")
+    done = _cli(
+        decider_twin,
+        tmp_path,
+        "decide",
+        "New client wants 30% discount",
+        "-o",
+        "Accept",
+        "-o",
+        "Counter-offer",
+        "-o",
+        "Decline",
+        "--json",
+        "--no-rationale",
+    )
     assert done.returncode == 0, done.stderr
     decision = json.loads(done.stdout)
     assert decision["choice"] == decider_twin.preferred and decision["version"] == "v1.0"
@@ -213,8 +243,14 @@ def test_cli_decide_prints_the_choice_as_json(decider_twin, tmp_path):
 
 
 def test_cli_interactive_chat_keeps_the_conversation(decider_twin, tmp_path):
-    done = _cli(decider_twin, tmp_path, "chat", "--max-new-tokens", "6",
-                stdin="Write an email to Dana about pricing.\n/reset\nAnd to Bob?\n/quit\n")
+    done = _cli(
+        decider_twin,
+        tmp_path,
+        "chat",
+        "--max-new-tokens",
+        "6",
+        stdin="Write an email to Dana about pricing.\n/reset\nAnd to Bob?\n/quit\n",
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("allan-maverick> ") == 2
     assert "conversation forgotten" in done.stderr
@@ -228,12 +264,19 @@ def test_one_process_serves_several_twins(decider_twin):
     registry = Registry(decider_twin.settings.resolved_models_dir)
     source = registry.get("allan-maverick", "v1.0")
     if registry.final("bob") is None:
-        bob = registry.register("bob", lambda f: [shutil.copytree(source.path / p, f / p) for p in ("adapter", "tokenizer")],
-                                mode="full", manifest={})
+
+        def copy(folder):
+            for part in ("adapter", "tokenizer"):
+                shutil.copytree(source.path / part, folder / part)
+
+        bob = registry.register("bob", copy, mode="full", manifest={})
         registry.promote("bob", bob.name)
-    settings = Settings.model_validate({"home": str(decider_twin.settings.home),
-                                        "twins": [{"name": "allan-maverick"},
-                                                  {"name": "bob", "persona": {"name": "Bob Stone"}}]})
+    settings = Settings.model_validate(
+        {
+            "home": str(decider_twin.settings.home),
+            "twins": [{"name": "allan-maverick"}, {"name": "bob", "persona": {"name": "Bob Stone"}}],
+        }
+    )
     cache = ModelCache(settings)
     try:
         allan, bob = cache.get("allan-maverick"), cache.get("bob")

@@ -20,7 +20,8 @@ BACKENDS = ["transformers", "llamacpp", "ollama-protocol-server", "openai-llamac
 
 def _settings_for(decider_twin, backend: str, **inference):
     twin = decider_twin.twin.model_copy(
-        update={"inference": decider_twin.twin.inference.model_copy(update={"backend": backend, **inference})})
+        update={"inference": decider_twin.twin.inference.model_copy(update={"backend": backend, **inference})}
+    )
     return decider_twin.settings.model_copy(update={"twins": [twin]}), twin
 
 
@@ -30,7 +31,8 @@ def served(request, decider_twin):
     from doppel.export.lora_gguf import adapter_gguf
     from doppel.training.base_models import smollm2_gguf
     from doppel.twin import Twin
-    from tests.integration import backend_servers
+    from tests.fakes.llamacpp_server import llamacpp_openai_server
+    from tests.fakes.ollama_server import ollama_protocol_server
 
     with contextlib.ExitStack() as stack:
         name = request.param
@@ -39,10 +41,10 @@ def served(request, decider_twin):
         else:
             lora = adapter_gguf(decider_twin.version)
             if name == "ollama-protocol-server":
-                url = stack.enter_context(backend_servers.ollama_protocol_server(smollm2_gguf(), lora, "allan-maverick"))
+                url = stack.enter_context(ollama_protocol_server(smollm2_gguf(), lora, "allan-maverick"))
                 settings, twin = _settings_for(decider_twin, "ollama", hosts=[url])
             else:
-                url = stack.enter_context(backend_servers.llamacpp_openai_server(smollm2_gguf(), lora, "allan-maverick"))
+                url = stack.enter_context(llamacpp_openai_server(smollm2_gguf(), lora, "allan-maverick"))
                 settings, twin = _settings_for(decider_twin, "openai", hosts=[url])
         loaded = Twin.load(twin.name, config=settings)
         stack.callback(loaded.close)
@@ -79,8 +81,10 @@ def reference_scores(decider_twin):
     from doppel.twin import Twin
 
     with Twin.load(decider_twin.twin.name, config=decider_twin.settings, backend="transformers") as twin:
-        return (twin.backend.score(decider_twin.messages, decider_twin.options),
-                twin.backend.score_base(decider_twin.messages, decider_twin.options))
+        return (
+            twin.backend.score(decider_twin.messages, decider_twin.options),
+            twin.backend.score_base(decider_twin.messages, decider_twin.options),
+        )
 
 
 def test_scores_put_the_learned_option_first(served, decider_twin, reference_scores):
@@ -103,7 +107,8 @@ def test_decide_agrees_across_backends(served, decider_twin):
 
 
 def test_pmi_takes_the_base_model_as_reference_where_the_adapter_can_be_switched_off(
-        served, decider_twin, reference_scores):
+    served, decider_twin, reference_scores
+):
     name, twin = served
     twin_reference, base_reference = reference_scores
     decision = twin.decide("New client wants 30% discount", decider_twin.options, rationale=False)

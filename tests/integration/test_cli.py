@@ -16,7 +16,7 @@ def config(tmp_path, home, database_url, tiny_model_dir):
     path.write_text(
         f'home = "{home}"\ndatabase_url = "{database_url}"\n\n[[twins]]\nname = "allan-maverick"\n'
         f'[twins.base_model]\nname = "{tiny_model_dir}"\n'
-        '[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\n'
+        "[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\n"
     )
     return path
 
@@ -36,8 +36,16 @@ def test_train_versions_chat_on_demo_data(config, demo_db):
     assert code == 0 and [(r["version"], r["final"]) for r in rows] == [("v1.0", True)]
     assert rows[0]["steps"] == 2 and rows[0]["val_loss"] is not None
 
-    code, out = run("chat", "Acme wants 30% off. What do we say?", "--config", config, "--max-new-tokens", 5,
-                    "--context", "deal_amount=50000")
+    code, out = run(
+        "chat",
+        "Acme wants 30% off. What do we say?",
+        "--config",
+        config,
+        "--max-new-tokens",
+        5,
+        "--context",
+        "deal_amount=50000",
+    )
     assert code == 0, out
     assert "allan-maverick v1.0" in out
 

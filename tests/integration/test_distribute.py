@@ -1,6 +1,6 @@
 """``distribute`` against local servers enforcing Ollama's documented blob and create protocol.
 
-Ollama itself cannot run here; tests/integration/backend_servers.py's server checks what Ollama checks
+Ollama itself cannot run here; tests/fakes/ollama_server.py's server checks what Ollama checks
 (the digest of uploaded bytes, the create request's fields, that the files it names exist as blobs and
 are GGUF) and counts what it receives, so a test can tell a re-run uploaded nothing.
 """
@@ -20,7 +20,9 @@ from doppel.config import TwinConfig
 from doppel.export import distribute as distribute_module
 from doppel.export.distribute import distribute, file_sha256, host_url
 from doppel.export.modelfile import ollama_spec, write_ollama_files
-from tests.integration.backend_servers import failing_server, free_port, ollama_hub_server
+from tests.fakes.failing_server import failing_server
+from tests.fakes.ollama_server import ollama_hub_server
+from tests.fakes.ports import free_port
 
 TWIN, VERSION = "allan-maverick", "v1.2"
 TAGS = [VERSION, "latest"]
@@ -52,8 +54,14 @@ def test_distribute_to_two_local_servers_enforcing_ollamas_protocol_a_dead_port_
     with ollama_hub_server() as a, ollama_hub_server() as b, failing_server(500) as failing:
         dead = f"http://127.0.0.1:{free_port()}"
         hosts = [a.url, dead, failing, b.url]
-        results = distribute(export_folder, hosts, TWIN, TAGS, timeout=30,
-                             progress=lambda host, done, total: seen.__setitem__(host, done) if total == size else None)
+        results = distribute(
+            export_folder,
+            hosts,
+            TWIN,
+            TAGS,
+            timeout=30,
+            progress=lambda host, done, total: seen.__setitem__(host, done) if total == size else None,
+        )
 
         assert [r.host for r in results] == hosts
         down, broken = results[1], results[2]
@@ -68,8 +76,11 @@ def test_distribute_to_two_local_servers_enforcing_ollamas_protocol_a_dead_port_
             for name in NAMES:
                 made = store.models[name]
                 assert made["files"] == {gguf.name: f"sha256:{digest}"}
-                assert (made["template"], made["system"], made["parameters"]) == \
-                       (SPEC["template"], SPEC["system"], SPEC["parameters"])
+                assert (made["template"], made["system"], made["parameters"]) == (
+                    SPEC["template"],
+                    SPEC["system"],
+                    SPEC["parameters"],
+                )
         assert seen == {a.url: size, b.url: size}
         assert not down.ok and "checking the blob: cannot connect" in down.error and down.created == []
         assert not broken.ok and broken.error == "checking the blob: HTTP 500: Internal Server Error"  # HEAD: no body
@@ -166,8 +177,7 @@ def test_a_host_that_never_answers_times_out_without_holding_up_the_others(expor
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)  # connections complete in the kernel's backlog; nothing ever answers
         started = time.monotonic()
-        mute, ok = distribute(export_folder, [f"127.0.0.1:{silent.getsockname()[1]}", hub.url], TWIN, TAGS,
-                              timeout=1.5)
+        mute, ok = distribute(export_folder, [f"127.0.0.1:{silent.getsockname()[1]}", hub.url], TWIN, TAGS, timeout=1.5)
         assert time.monotonic() - started < 20
     assert ok.ok and ok.created == NAMES
     assert not mute.ok and mute.error == "checking the blob: no answer within 1.5 s"

@@ -86,10 +86,15 @@ def reference(decider_twin, smollm2, version, prompts):
             prompt = tokenizer(text, add_special_tokens=False)["input_ids"]
             ids = torch.tensor([prompt])
             # At least GENERATED tokens even past <|im_end|>: the comparison wants that many positions.
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
-                                 max_new_tokens=GENERATED, min_new_tokens=GENERATED,
-                                 pad_token_id=tokenizer.pad_token_id)
-            continuation = out[0, len(prompt):].tolist()
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=False,
+                max_new_tokens=GENERATED,
+                min_new_tokens=GENERATED,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            continuation = out[0, len(prompt) :].tolist()
             argmax = model(input_ids=out).logits[0, len(prompt) - 1 : -1].argmax(-1).numpy()
             rows.append((text, prompt, continuation, argmax))
     return rows
@@ -157,8 +162,13 @@ def test_export_folder_and_manifest(exported, version):
     result = exported["q4_k_m"]
     assert result.folder == version.path / "export"
     names = sorted(p.name for p in result.folder.iterdir() if not p.name.startswith("."))
-    assert names == ["Modelfile", "allan-maverick-v1.0-f16.gguf", "allan-maverick-v1.0-q4_k_m.gguf", "merged",
-                     "ollama.json"]
+    assert names == [
+        "Modelfile",
+        "allan-maverick-v1.0-f16.gguf",
+        "allan-maverick-v1.0-q4_k_m.gguf",
+        "merged",
+        "ollama.json",
+    ]
     assert not [p for p in result.folder.rglob(".*") if p.name != ".lock"]  # no temporary left behind
     assert "FROM ./allan-maverick-v1.0-q4_k_m.gguf" in result.modelfile.read_text()
     assert (result.merged_dir / "model.safetensors").is_file() and (result.merged_dir / "tokenizer.json").is_file()
@@ -194,8 +204,9 @@ def test_errors_are_clear(tmp_path, decider_twin, version, converter):
 
     with pytest.raises(ExportError, match="q3"):
         export_version(decider_twin.settings, decider_twin.twin, version, quant="q3")
-    other = decider_twin.twin.model_copy(update={"base_model": decider_twin.twin.base_model.model_copy(
-        update={"name": "Qwen/Qwen2.5-0.5B"})})
+    other = decider_twin.twin.model_copy(
+        update={"base_model": decider_twin.twin.base_model.model_copy(update={"name": "Qwen/Qwen2.5-0.5B"})}
+    )
     with pytest.raises(ExportError, match="trained on base model"):
         export_version(decider_twin.settings, other, version, quant="f16")
 

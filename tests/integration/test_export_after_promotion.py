@@ -10,7 +10,8 @@ from doppel.db import Database
 from doppel.pipeline import train_twin
 from doppel.registry import Registry
 from doppel.runs import list_runs
-from tests.integration.backend_servers import free_port, ollama_hub_server
+from tests.fakes.ollama_server import ollama_hub_server
+from tests.fakes.ports import free_port
 
 FAST = {"max_steps": 3, "batch_size": 4, "max_length": 128, "eval_batches": 2, "epochs": 1}
 
@@ -21,7 +22,8 @@ def test_a_promoted_version_is_exported_and_pushed_to_the_ollama_protocol_server
     dead = f"http://127.0.0.1:{free_port()}"
     with ollama_hub_server() as hub:
         settings = make_settings(
-            base_model={"name": str(tiny_model_dir)}, training=FAST,
+            base_model={"name": str(tiny_model_dir)},
+            training=FAST,
             export={"after_promotion": True, "hosts": [hub.url, dead], "quant": "q8_0"},
         )
         outcome = train_twin(settings)
@@ -44,13 +46,34 @@ def test_a_promoted_version_is_exported_and_pushed_to_the_ollama_protocol_server
     import sys
 
     config = version.path.parents[2] / "doppel.toml"
-    config.write_text(f'home = "{settings.home}"\ndatabase_url = "{settings.database_url}"\n\n[[twins]]\n'
-                      f'name = "allan-maverick"\n[twins.base_model]\nname = "{tiny_model_dir}"\n')
+    config.write_text(
+        f'home = "{settings.home}"\ndatabase_url = "{settings.database_url}"\n\n[[twins]]\n'
+        f'name = "allan-maverick"\n[twins.base_model]\nname = "{tiny_model_dir}"\n'
+    )
     with ollama_hub_server() as second:
-        ok = subprocess.run([sys.executable, "-m", "doppel", "distribute", "--config", str(config),
-                             "--host", second.url], capture_output=True, text=True, timeout=300)
+        ok = subprocess.run(
+            [sys.executable, "-m", "doppel", "distribute", "--config", str(config), "--host", second.url],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert ok.returncode == 0, ok.stderr
         assert {"allan-maverick:v1.0", "allan-maverick:latest"} <= set(second.models)
-        failed = subprocess.run([sys.executable, "-m", "doppel", "distribute", "--config", str(config),
-                                 "--host", second.url, "--host", dead], capture_output=True, text=True, timeout=300)
+        failed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "doppel",
+                "distribute",
+                "--config",
+                str(config),
+                "--host",
+                second.url,
+                "--host",
+                dead,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert failed.returncode == 1 and dead in failed.stdout and second.uploads == 1  # nothing re-sent

@@ -39,8 +39,9 @@ def test_schedule_registers_each_twin_and_skips_a_busy_one(settings):
     assert [(r.mode, r.state, r.trigger) for r in runs] == [("incremental", "queued", "schedule")]
     assert runs[0].job_id is not None
     with psycopg.connect(db.url) as conn:
-        job = conn.execute("SELECT task_name, args, lock FROM doppel.procrastinate_jobs WHERE id = %s",
-                           (runs[0].job_id,)).fetchone()
+        job = conn.execute(
+            "SELECT task_name, args, lock FROM doppel.procrastinate_jobs WHERE id = %s", (runs[0].job_id,)
+        ).fetchone()
     assert job == ("doppel.train", {"run_id": runs[0].id}, "train:allan-maverick")
 
 
@@ -72,18 +73,27 @@ def test_reaper_fails_a_dead_cli_run_and_requeues_a_dead_worker_job(settings):
     app = build_app(settings, db)
     with db.connection() as conn:
         cli_run = create_run(conn, "allan-maverick", "full", {}, state="running", trigger="cli")
-        conn.execute("UPDATE doppel.runs SET heartbeat_at = now() - interval '1 hour', "
-                     "progress = '{\"step\": 7, \"total_steps\": 40}' WHERE id = %s", (cli_run,))
+        conn.execute(
+            "UPDATE doppel.runs SET heartbeat_at = now() - interval '1 hour', "
+            'progress = \'{"step": 7, "total_steps": 40}\' WHERE id = %s',
+            (cli_run,),
+        )
 
     async def reap_then_queue_and_reap():
         async with app.open_async():
             first = await reap(app, settings, db)
             queued = await enqueue(app, db, "allan-maverick", "full", {}, "api")
             with db.connection() as conn:  # a worker took it, then died
-                conn.execute("UPDATE doppel.runs SET state = 'running', attempts = 1, "
-                             "heartbeat_at = now() - interval '1 hour' WHERE id = %s", (queued,))
-                conn.execute("UPDATE doppel.procrastinate_jobs SET status = 'doing' WHERE id = "
-                             "(SELECT job_id FROM doppel.runs WHERE id = %s)", (queued,))
+                conn.execute(
+                    "UPDATE doppel.runs SET state = 'running', attempts = 1, "
+                    "heartbeat_at = now() - interval '1 hour' WHERE id = %s",
+                    (queued,),
+                )
+                conn.execute(
+                    "UPDATE doppel.procrastinate_jobs SET status = 'doing' WHERE id = "
+                    "(SELECT job_id FROM doppel.runs WHERE id = %s)",
+                    (queued,),
+                )
             second = await reap(app, settings, db)
             return first, queued, second
 
@@ -94,6 +104,7 @@ def test_reaper_fails_a_dead_cli_run_and_requeues_a_dead_worker_job(settings):
     resumed = get_run(db, queued)
     assert resumed.state == "queued" and "resuming from the last checkpoint" in resumed.message
     with psycopg.connect(db.url) as conn:
-        status = conn.execute("SELECT status FROM doppel.procrastinate_jobs WHERE id = %s",
-                              (resumed.job_id,)).fetchone()[0]
+        status = conn.execute(
+            "SELECT status FROM doppel.procrastinate_jobs WHERE id = %s", (resumed.job_id,)
+        ).fetchone()[0]
     assert status == "todo"

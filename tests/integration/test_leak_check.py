@@ -25,8 +25,9 @@ def built_for(database_url: str, home, **twin) -> tuple:
     settings = Settings.model_validate({"home": str(home), "database_url": database_url, "twins": [twin]})
     cfg = settings.twins[0]
     records = collect_records(Database(settings), cfg)
-    return records, build_examples(records, cfg.persona, min_chars=cfg.training.min_chars,
-                                   val_fraction=cfg.training.val_fraction)
+    return records, build_examples(
+        records, cfg.persona, min_chars=cfg.training.min_chars, val_fraction=cfg.training.val_fraction
+    )
 
 
 def assert_no_leak(built) -> dict:
@@ -81,7 +82,8 @@ def test_panza_people_have_no_leak(database_url, home, shared_data, person, othe
     address = f"{person}@panza.example"
     with psycopg.connect(database_url) as conn:
         load_panza(conn, shared_data / "panza" / f"{person}.jsonl", [shared_data / "panza" / f"{other}.jsonl"], address)
-    _, built = built_for(database_url, home, name=person.replace("_", "-"), persona={"email_pattern": address},
-                         sources=EMAILS_ONLY)
+    _, built = built_for(
+        database_url, home, name=person.replace("_", "-"), persona={"email_pattern": address}, sources=EMAILS_ONLY
+    )
     found = assert_no_leak(built)
     print(f"\npanza {person}: {len(built.train)} train / {len(built.val)} val, leak {found}, dropped {built.dropped}")

@@ -127,8 +127,10 @@ def test_converted_adapter_matches_transformers(decider_twin, twin, llama, promp
         _, unpermuted_kl, unpermuted_gap = _divergence(unpermuted, prompts, reference)
     finally:
         unpermuted.close()
-    print(f"controls: no adapter KL {base_kl:.4f} gap {base_gap:.3f}; unpermuted q/k KL {unpermuted_kl:.4f} "
-          f"gap {unpermuted_gap:.3f}")
+    print(
+        f"controls: no adapter KL {base_kl:.4f} gap {base_gap:.3f}; unpermuted q/k KL {unpermuted_kl:.4f} "
+        f"gap {unpermuted_gap:.3f}"
+    )
     assert base_kl > MAX_KL * 10 and base_gap > MAX_GAP * 3
     assert unpermuted_kl > MAX_KL and unpermuted_gap > MAX_GAP
 

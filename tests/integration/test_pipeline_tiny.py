@@ -26,8 +26,16 @@ def test_a_run_makes_v1_0_final_with_everything_in_the_folder(tiny_settings):
     reg = Registry(tiny_settings.resolved_models_dir)
     assert outcome.version.name == "v1.0" and reg.get("allan-maverick").name == "v1.0"
     folder = outcome.version.path
-    for name in ("adapter/adapter_config.json", "adapter/adapter_model.safetensors", "tokenizer/tokenizer.json",
-                 "config.json", "dataset_card.json", "dataset_card.md", "metrics.json", "manifest.json"):
+    for name in (
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "tokenizer/tokenizer.json",
+        "config.json",
+        "dataset_card.json",
+        "dataset_card.md",
+        "metrics.json",
+        "manifest.json",
+    ):
         assert (folder / name).is_file(), name
     assert reg.verify(outcome.version) == []
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -63,8 +71,10 @@ def test_a_crash_mid_training_keeps_final_and_records_the_failure(tiny_settings)
 def test_wrong_base_model_fails_before_any_data_work(make_settings, tmp_path, demo_db):
     stages = []
     with pytest.raises(BaseModelError, match="cannot be found"):
-        train_twin(make_settings(base_model={"name": str(tmp_path / "nowhere"), "allow_download": False}),
-                   reporter=Reporter(on_stage=stages.append))
+        train_twin(
+            make_settings(base_model={"name": str(tmp_path / "nowhere"), "allow_download": False}),
+            reporter=Reporter(on_stage=stages.append),
+        )
     assert stages == ["base model"]
 
     from transformers import T5Config

@@ -1,7 +1,7 @@
 """The Ollama and OpenAI-compatible backends against real servers answering with the real base model.
 
 Ollama itself cannot run here, so its backend talks to a local server that enforces Ollama's
-documented HTTP protocol (tests/integration/backend_servers.py) and answers with llama.cpp on the
+documented HTTP protocol (tests/fakes/ollama_server.py) and answers with llama.cpp on the
 base GGUF; the OpenAI-compatible backend talks to llama-cpp-python's own server, unmodified.
 """
 
@@ -16,12 +16,10 @@ from doppel.config import Settings
 from doppel.inference.backend import BackendError, Generation, Sampling
 from doppel.inference.backends import open_backend
 from doppel.training.base_models import smollm2_gguf
-from tests.integration.backend_servers import (
-    failing_server,
-    free_port,
-    llamacpp_openai_server,
-    ollama_protocol_server,
-)
+from tests.fakes.failing_server import failing_server
+from tests.fakes.llamacpp_server import llamacpp_openai_server
+from tests.fakes.ollama_server import ollama_protocol_server
+from tests.fakes.ports import free_port
 
 MODEL = "doppel-test"
 CHAT = [{"role": "user", "content": "What color is the sky on a clear day?"}]
@@ -39,8 +37,10 @@ def remote_home(tmp_path_factory, base_models_cache, smollm2):
 
 def backend(home, kind: str, hosts: list[str], model: str = MODEL):
     settings = Settings.model_validate(
-        {"home": str(home), "twins": [{"name": "allan-maverick",
-                                       "inference": {"backend": kind, "hosts": hosts, "model": model}}]}
+        {
+            "home": str(home),
+            "twins": [{"name": "allan-maverick", "inference": {"backend": kind, "hosts": hosts, "model": model}}],
+        }
     )
     return open_backend(settings, settings.twins[0], None)
 
@@ -81,12 +81,15 @@ def check_scores(scores: list[float], reference: list[float]) -> None:
     assert scores.index(max(scores)) == reference.index(max(reference)) == 0
     # Same weights (the HF model is the GGUF dequantized); llama.cpp's quantized arithmetic differs a little.
     # A token below the server's top 20 counts at the 20th's log-prob, so a remote score is an upper bound.
-    assert abs(scores[0] - reference[0]) < 1.0 and all(s > r - 1.0 for s, r in zip(scores, reference)), \
-        (scores, reference)
+    assert abs(scores[0] - reference[0]) < 1.0 and all(s > r - 1.0 for s, r in zip(scores, reference)), (
+        scores,
+        reference,
+    )
 
 
-def test_ollama_backend_against_local_server_enforcing_ollamas_documented_protocol(remote_home, ollama_url,
-                                                                                reference_scores):
+def test_ollama_backend_against_local_server_enforcing_ollamas_documented_protocol(
+    remote_home, ollama_url, reference_scores
+):
     twin = backend(remote_home, "ollama", [ollama_url])
     try:
         assert twin.kind == "ollama"
@@ -135,12 +138,24 @@ def test_the_ollama_protocol_server_enforces_the_documented_request(ollama_url):
     templated = httpx.post(generate, json={**ok, "raw": False}).json()
     assert raw["prompt_eval_count"] == 1 < templated["prompt_eval_count"]
     assert "context" not in raw and "context" in templated
-    for field in ("model", "created_at", "response", "done", "done_reason", "total_duration", "load_duration",
-                  "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration"):
+    for field in (
+        "model",
+        "created_at",
+        "response",
+        "done",
+        "done_reason",
+        "total_duration",
+        "load_duration",
+        "prompt_eval_count",
+        "prompt_eval_duration",
+        "eval_count",
+        "eval_duration",
+    ):
         assert field in raw, field
 
-    listed = httpx.post(generate, json={**ok, "prompt": "The capital of France is", "logprobs": True,
-                                        "top_logprobs": 3}).json()
+    listed = httpx.post(
+        generate, json={**ok, "prompt": "The capital of France is", "logprobs": True, "top_logprobs": 3}
+    ).json()
     (entry,) = listed["logprobs"]
     assert set(entry) == {"token", "logprob", "bytes", "top_logprobs"} and len(entry["top_logprobs"]) == 3
     assert entry["token"] == listed["response"] and bytes(entry["bytes"]).decode() == entry["token"]
@@ -170,8 +185,9 @@ def test_remote_servers_serve_the_twins_lora_and_decide_like_it(kind, decider_tw
     start = ollama_protocol_server if kind == "ollama" else llamacpp_openai_server
     with start(smollm2_gguf(), adapter_gguf(decider_twin.version), MODEL) as url:
         inference = decider_twin.twin.inference.model_copy(update={"backend": kind, "hosts": [url], "model": MODEL})
-        twin = open_backend(decider_twin.settings, decider_twin.twin.model_copy(update={"inference": inference}),
-                            decider_twin.version)
+        twin = open_backend(
+            decider_twin.settings, decider_twin.twin.model_copy(update={"inference": inference}), decider_twin.version
+        )
         try:
             scores = twin.score(decider_twin.messages, decider_twin.options)
         finally:

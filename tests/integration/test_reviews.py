@@ -28,13 +28,19 @@ def test_a_reviewer_walks_every_pair_once_and_the_numbers_follow(db, tmp_path):
         orders.add(real_label)
         # Ana always picks the twin's reply: she could not tell.
         twin_label = "2" if real_label == "1" else "1"
-        result = submit_review(db, folder, "t", "v1.0", pair_id=pair["pair_id"], reviewer="ana", picked=twin_label,
-                               score=8)
+        result = submit_review(
+            db, folder, "t", "v1.0", pair_id=pair["pair_id"], reviewer="ana", picked=twin_label, score=8
+        )
         assert result["verdict"] == "twin" and result["real"] == real_label
         seen.append(pair["pair_id"])
     assert sorted(seen) == sorted(p["pair_id"] for p in PAIRS)
-    assert next_pair(db, folder, "t", "v1.0", "ana") == {"done": True, "twin": "t", "version": "v1.0",
-                                                          "remaining": 0, "total": 4}
+    assert next_pair(db, folder, "t", "v1.0", "ana") == {
+        "done": True,
+        "twin": "t",
+        "version": "v1.0",
+        "remaining": 0,
+        "total": 4,
+    }
     human = result["human"]
     assert human["reviews"] == 4 and human["share_fooled"] == 1.0 and human["mean_score"] == 8.0
     assert human["small_sample"] is True and human["reviewers"] == 1
@@ -75,8 +81,11 @@ def test_bad_answers_and_unevaluated_versions(db, tmp_path):
     assert err.value.status == 404
     folder = tmp_path / "evaluation"
     save_pairs(folder, PAIRS)
-    for kwargs, field in (({"picked": "3", "score": 5}, "picked"), ({"picked": "1", "score": 11}, "score"),
-                          ({"picked": "1", "score": 5, "reviewer": " "}, "reviewer")):
+    for kwargs, field in (
+        ({"picked": "3", "score": 5}, "picked"),
+        ({"picked": "1", "score": 11}, "score"),
+        ({"picked": "1", "score": 5, "reviewer": " "}, "reviewer"),
+    ):
         with pytest.raises(ReviewError) as err:
             submit_review(db, folder, "t", "v1.0", pair_id="p0", **{"reviewer": "ana", **kwargs})
         assert err.value.field == field

@@ -19,8 +19,14 @@ TRAINING = {"max_steps": 3, "max_length": 128, "batch_size": 4, "learning_rate":
 @pytest.fixture
 def tiny_settings(make_settings, demo_db, tiny_model_dir):
     def make(**extra):
-        return make_settings(base_model={"name": str(tiny_model_dir)}, training=TRAINING, evaluation=EVAL,
-                             promotion={"gate_examples": 8, "tolerance": 10.0, **extra.pop("promotion", {})}, **extra)
+        return make_settings(
+            base_model={"name": str(tiny_model_dir)},
+            training=TRAINING,
+            evaluation=EVAL,
+            promotion={"gate_examples": 8, "tolerance": 10.0, **extra.pop("promotion", {})},
+            **extra,
+        )
+
     return make
 
 
@@ -69,12 +75,18 @@ def test_scorecard_is_complete_saved_reproducible_and_held_out_only(tiny_setting
     assert _numbers(saved) == _numbers(first)
     report = (folder / "report.html").read_text()
     assert "<svg" in report and version.name in report
-    assert len(list((Registry(settings.resolved_models_dir).twin_dir("allan-maverick") / "evaluations").glob("v1.0-*.json"))) >= 1
+    history = Registry(settings.resolved_models_dir).twin_dir("allan-maverick") / "evaluations"
+    assert len(list(history.glob("v1.0-*.json"))) >= 1
     assert _numbers(load_scorecard(settings, "allan-maverick", "v1.0")) == _numbers(first)
 
     # References come from the validation split only: every real reply of a pair is a held-out answer.
     twin = settings.twin()
-    built = build_examples(collect_records(Database(settings), twin), twin.persona, min_chars=twin.training.min_chars, val_fraction=twin.training.val_fraction)
+    built = build_examples(
+        collect_records(Database(settings), twin),
+        twin.persona,
+        min_chars=twin.training.min_chars,
+        val_fraction=twin.training.val_fraction,
+    )
     val_targets = {e.target for e in built.val}
     train_targets = {e.target for e in built.train}
     pairs = json.loads((folder / "pairs.json").read_text())["pairs"]
@@ -104,11 +116,12 @@ def test_evaluate_and_review_over_http(tmp_path, home, demo_db, tiny_model_dir):
 
     config = tmp_path / "doppel.toml"
     config.write_text(
-        f'home = "{home}"\ndatabase_url = "{demo_db}"\n[service]\nheartbeat_seconds = 0.5\n[schedule]\nenabled = false\n'
+        f'home = "{home}"\ndatabase_url = "{demo_db}"\n'
+        f"[service]\nheartbeat_seconds = 0.5\n[schedule]\nenabled = false\n"
         f'[[twins]]\nname = "allan-maverick"\n[twins.base_model]\nname = "{tiny_model_dir}"\n'
-        f'[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\nlearning_rate = 0.02\n'
-        f'[twins.promotion]\ngate_examples = 8\n'
-        f'[twins.evaluation]\nstyle_examples = 3\nmax_new_tokens = 8\nbatch_size = 4\n'
+        f"[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\nlearning_rate = 0.02\n"
+        f"[twins.promotion]\ngate_examples = 8\n"
+        f"[twins.evaluation]\nstyle_examples = 3\nmax_new_tokens = 8\nbatch_size = 4\n"
     )
     server = Server(config, tmp_path / "serve.log").wait_ready()
     try:
@@ -132,11 +145,15 @@ def test_evaluate_and_review_over_http(tmp_path, home, demo_db, tiny_model_dir):
         # Nothing in the response gives the order away.
         assert set(pair) == {"done", "pair_id", "prompt", "context", "replies", "twin", "version", "remaining", "total"}
         assert all(set(r) == {"label", "text"} for r in pair["replies"])
-        bad = api.post("/api/review", json={"version": "v1.0", "pair_id": pair["pair_id"], "reviewer": "ana",
-                                            "picked": "A", "score": 7})
+        bad = api.post(
+            "/api/review",
+            json={"version": "v1.0", "pair_id": pair["pair_id"], "reviewer": "ana", "picked": "A", "score": 7},
+        )
         assert bad.status_code == 422 and "picked" in bad.text
-        sent = api.post("/api/review", json={"version": "v1.0", "pair_id": pair["pair_id"], "reviewer": "ana",
-                                             "picked": "cant_tell", "score": 7})
+        sent = api.post(
+            "/api/review",
+            json={"version": "v1.0", "pair_id": pair["pair_id"], "reviewer": "ana", "picked": "cant_tell", "score": 7},
+        )
         assert sent.status_code == 200 and sent.json()["verdict"] == "cant_tell", sent.text
         card = api.get("/api/versions/v1.0/scorecard").json()
         assert card["human"]["reviews"] == 1 and card["human"]["mean_score"] == 7 and card["human"]["share_fooled"] == 1
@@ -164,14 +181,14 @@ def test_eval_and_review_from_the_cli(tmp_path, home, demo_db, tiny_model_dir):
     config.write_text(
         f'home = "{home}"\ndatabase_url = "{demo_db}"\n[[twins]]\nname = "allan-maverick"\n'
         f'[twins.base_model]\nname = "{tiny_model_dir}"\n'
-        f'[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\n[twins.promotion]\ngate_examples = 8\n'
-        f'[twins.evaluation]\nstyle_examples = 2\nmax_new_tokens = 8\ndeal_scenarios = false\n'
+        f"[twins.training]\nmax_steps = 2\nmax_length = 128\neval_batches = 1\n[twins.promotion]\ngate_examples = 8\n"
+        f"[twins.evaluation]\nstyle_examples = 2\nmax_new_tokens = 8\ndeal_scenarios = false\n"
     )
     train_twin(load_settings(config))
     runner = CliRunner()
     result = runner.invoke(app, ["eval", "--config", str(config), "--json", "--part", "fit", "--part", "style"])
     assert result.exit_code == 0, result.output
-    card = json.loads(result.stdout[result.stdout.index("{"):])
+    card = json.loads(result.stdout[result.stdout.index("{") :])
     assert card["version"] == "v1.0" and "decisions" not in card and card["style"]["n"] == 2
 
     # Two pairs: answer the first (reply 1 is the person's? the reviewer guesses), score it, then quit.

@@ -21,11 +21,11 @@ READER = "reader-token-0123456789abcdef"
 def write_config(path, home, database_url, model_dir, *, max_steps=4, checkpoint_steps=50, extra=""):
     path.write_text(
         f'home = "{home}"\ndatabase_url = "{database_url}"\nlog_level = "info"\n\n'
-        f'[service]\nheartbeat_seconds = 0.5\nstale_after_seconds = 4\ncancel_grace_seconds = 10\n{extra}\n'
-        f'[schedule]\nenabled = false\n\n'
+        f"[service]\nheartbeat_seconds = 0.5\nstale_after_seconds = 4\ncancel_grace_seconds = 10\n{extra}\n"
+        f"[schedule]\nenabled = false\n\n"
         f'[[twins]]\nname = "allan-maverick"\n[twins.base_model]\nname = "{model_dir}"\n'
-        f'[twins.training]\nmax_steps = {max_steps}\nmax_length = 128\neval_batches = 2\nlearning_rate = 0.02\n'
-        f'checkpoint_steps = {checkpoint_steps}\n[twins.promotion]\ntolerance = 10.0\n'
+        f"[twins.training]\nmax_steps = {max_steps}\nmax_length = 128\neval_batches = 2\nlearning_rate = 0.02\n"
+        f"checkpoint_steps = {checkpoint_steps}\n[twins.promotion]\ntolerance = 10.0\n"
     )
     return path
 
@@ -58,7 +58,8 @@ def test_train_then_learn_new_rows_incrementally(server, demo_db, config, home):
     assert second["examples"]["train"] > 0 and "v1.1 is final" in second["message"]
 
     versions = server.client.get("/api/versions").json()["versions"]
-    assert [(v["version"], v["final"], v["parent"]) for v in versions] == [("v1.0", False, None), ("v1.1", True, "v1.0")]
+    listed = [(v["version"], v["final"], v["parent"]) for v in versions]
+    assert listed == [("v1.0", False, None), ("v1.1", True, "v1.0")]
 
     r = server.client.post("/api/train", json={"mode": "incremental"})
     third = server.wait_job(r.json()["job_id"])
@@ -76,7 +77,8 @@ def test_train_then_learn_new_rows_incrementally(server, demo_db, config, home):
 
     metrics = server.client.get("/metrics").text
     assert 'doppel_runs{state="succeeded",twin="allan-maverick"} 3.0' in metrics
-    assert 'doppel_versions{twin="allan-maverick"} 2.0' in metrics and "doppel_last_success_timestamp_seconds" in metrics
+    assert 'doppel_versions{twin="allan-maverick"} 2.0' in metrics
+    assert "doppel_last_success_timestamp_seconds" in metrics
     health = server.client.get("/api/health").json()
     assert health["database"]["ok"] and health["worker"]["alive"] and health["queue"]["depth"] == 0
 
@@ -125,8 +127,11 @@ def test_killed_worker_leaves_final_alone_and_the_job_resumes(tmp_path, home, de
         trainer_pid = _run_pid(demo_db, job)
         worker.kill(signal.SIGKILL)
         # Its training process dies with it (PR_SET_PDEATHSIG): no orphan goes on training.
-        wait_for(lambda: not psutil.pid_exists(trainer_pid) or psutil.Process(trainer_pid).status() == "zombie",
-                 10, "the orphaned training process to die")
+        wait_for(
+            lambda: not psutil.pid_exists(trainer_pid) or psutil.Process(trainer_pid).status() == "zombie",
+            10,
+            "the orphaned training process to die",
+        )
         reg = Registry(home / "models")
         assert reg.get("allan-maverick").name == "v1.0"
         assert api.status(job_id=job)["state"] == "running"  # until its heartbeat goes stale
@@ -166,8 +171,9 @@ def test_bad_bodies_are_422_naming_the_field(server):
     unknown = server.client.post("/api/train", json={"twin": "bob"})
     assert unknown.status_code == 404 and unknown.json()["detail"]["known_twins"] == ["allan-maverick"]
     assert server.client.post("/api/test", json={"prompt": ""}).status_code == 422
-    big = server.client.post("/api/test", content=b"{" + b" " * 2_000_000 + b"}",
-                             headers={"content-type": "application/json"})
+    big = server.client.post(
+        "/api/test", content=b"{" + b" " * 2_000_000 + b"}", headers={"content-type": "application/json"}
+    )
     assert big.status_code == 413
 
 
@@ -176,8 +182,13 @@ def test_tokens_beyond_loopback(tmp_path, home, demo_db, tiny_model_dir):
     refused = Process(["serve", "--config", str(config), "--host", "0.0.0.0", "--port", "1"], tmp_path / "r.log")
     assert refused.proc.wait(timeout=60) == 1 and "refusing to listen on 0.0.0.0" in refused.output()
 
-    secured = write_config(tmp_path / "secured.toml", home, demo_db, tiny_model_dir,
-                           extra=f'tokens = ["{READER}"]\nadmin_tokens = ["{ADMIN}"]\n')
+    secured = write_config(
+        tmp_path / "secured.toml",
+        home,
+        demo_db,
+        tiny_model_dir,
+        extra=f'tokens = ["{READER}"]\nadmin_tokens = ["{ADMIN}"]\n',
+    )
     server = Server(secured, tmp_path / "s.log", "--no-worker", host="0.0.0.0").wait_ready()
     try:
         c = server.client

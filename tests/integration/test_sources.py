@@ -23,7 +23,8 @@ def test_each_source_reads_only_the_persons_rows_newest_first(demo_db):
         n_emails = conn.execute("SELECT count(*) FROM crm_emails WHERE sender_email LIKE '%allan%'").fetchone()[0]
         n_user_turns = conn.execute(
             "SELECT count(*) FROM messages m JOIN conversations c ON m.conversation_id = c.id "
-            "WHERE c.user_id = 'allan' AND m.role = 'user'").fetchone()[0]
+            "WHERE c.user_id = 'allan' AND m.role = 'user'"
+        ).fetchone()[0]
         n_deals = conn.execute("SELECT count(*) FROM crm_deals WHERE owner_email LIKE '%allan%'").fetchone()[0]
         n_notes = conn.execute("SELECT count(*) FROM sticky_notes WHERE user_id = 'allan'").fetchone()[0]
     assert len(by["emails"]) == n_emails and all(r.author == PERSONA_EMAIL for r in by["emails"])
@@ -45,7 +46,9 @@ def test_replies_carry_the_email_they_answer(demo_db):
         for r in replies[:10]:
             parent = conn.execute(
                 "SELECT p.body, p.sender_email FROM crm_emails e JOIN crm_emails p ON p.id = e.in_reply_to "
-                "WHERE e.id = %s", (int(r.source_id),)).fetchone()
+                "WHERE e.id = %s",
+                (int(r.source_id),),
+            ).fetchone()
             assert r.history[0].text == parent[0] and r.history[0].speaker == parent[1]
             assert not r.history[0].is_person
 
@@ -57,14 +60,23 @@ def test_conversation_turns_come_with_the_turns_before_them(demo_db):
             conv = int(r.group.split(":")[1])
             earlier = conn.execute(
                 "SELECT role, content FROM messages WHERE conversation_id = %s AND id < %s ORDER BY created_at, id",
-                (conv, int(r.source_id))).fetchall()
-            expected = earlier[-TWIN.sources.conversations.history_turns:]
+                (conv, int(r.source_id)),
+            ).fetchall()
+            expected = earlier[-TWIN.sources.conversations.history_turns :]
             assert [(("user" if t.is_person else "assistant"), t.text) for t in r.history] == expected
 
 
 def test_limits_are_applied(demo_db):
-    twin = TwinConfig.model_validate({"sources": {"emails": {"limit": 5}, "deals": {"limit": 3}, "notes": {"limit": 2},
-                                                  "conversations": {"limit": 10}}})
+    twin = TwinConfig.model_validate(
+        {
+            "sources": {
+                "emails": {"limit": 5},
+                "deals": {"limit": 3},
+                "notes": {"limit": 2},
+                "conversations": {"limit": 10},
+            }
+        }
+    )
     records = collect(demo_db, twin)
     count = {s: sum(r.source == s for r in records) for s in ("emails", "deals", "notes", "conversations")}
     assert count["emails"] == 5 and count["deals"] == 3 and count["notes"] == 2
@@ -72,8 +84,9 @@ def test_limits_are_applied(demo_db):
 
 
 def test_missing_table_and_column_name_the_config_key(demo_db):
-    twin = TwinConfig.model_validate({"sources": {"deals": {"table": "crm_opportunities"},
-                                                  "emails": {"body_column": "text"}}})
+    twin = TwinConfig.model_validate(
+        {"sources": {"deals": {"table": "crm_opportunities"}, "emails": {"body_column": "text"}}}
+    )
     with pytest.raises(SourceSchemaError) as err:
         collect(demo_db, twin)
     msg = str(err.value)
@@ -88,8 +101,11 @@ def test_optional_context_columns_may_be_absent_and_replies_still_find_their_par
     # No in_reply_to, no recipient: the parents come from the subjects, and they are the ones in_reply_to names.
     with psycopg.connect(demo_db) as conn:
         conn.execute("CREATE TABLE plain_emails AS SELECT id, subject, body, sent_at, sender_email FROM crm_emails")
-        truth = dict(conn.execute(
-            "SELECT e.id::text, p.body FROM crm_emails e JOIN crm_emails p ON p.id = e.in_reply_to").fetchall())
+        truth = dict(
+            conn.execute(
+                "SELECT e.id::text, p.body FROM crm_emails e JOIN crm_emails p ON p.id = e.in_reply_to"
+            ).fetchall()
+        )
     twin = TwinConfig.model_validate({"sources": {"emails": {"table": "plain_emails"}}})
     emails = [r for r in collect(demo_db, twin) if r.source == "emails"]
     assert emails and truth

@@ -26,12 +26,15 @@ def test_nothing_learned_overlaps_with_nothing():
     assert picker.pick(["A", "B", "C"], "B") == pytest.approx(1 / 3)
 
 
-@pytest.mark.parametrize("first_only, second_only, p", [
-    (0, 0, 1.0),
-    (5, 0, 2 / 2**5),  # all five discordant questions went one way: 2 * 0.5^5
-    (3, 3, 1.0),
-    (7, 2, 2 * sum(math.comb(9, k) for k in range(3)) / 2**9),
-])
+@pytest.mark.parametrize(
+    "first_only, second_only, p",
+    [
+        (0, 0, 1.0),
+        (5, 0, 2 / 2**5),  # all five discordant questions went one way: 2 * 0.5^5
+        (3, 3, 1.0),
+        (7, 2, 2 * sum(math.comb(9, k) for k in range(3)) / 2**9),
+    ],
+)
 def test_mcnemar_exact_p_values(first_only, second_only, p):
     both = [True] * 4
     first = [True] * first_only + [False] * second_only + both

@@ -6,7 +6,9 @@ def test_quoted_reply_with_wrapped_header_is_cut():
         "Hey Dana,\n\nNo free pilots. Paid pilot, credited against year one.\n\nCheers,\nAllan\n\n"
         "On Tue, 3 Mar 2026 at 10:00, Dana Whitfield <dana@example.com>\nwrote:\n> Could we do a free pilot?\n"
     )
-    assert clean_email_body(body) == "Hey Dana,\n\nNo free pilots. Paid pilot, credited against year one.\n\nCheers,\nAllan"
+    assert clean_email_body(body) == (
+        "Hey Dana,\n\nNo free pilots. Paid pilot, credited against year one.\n\nCheers,\nAllan"
+    )
 
 
 def test_outlook_original_message_and_header_block_are_cut():

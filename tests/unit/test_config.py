@@ -39,7 +39,8 @@ def test_bad_value_names_the_key(tmp_path):
 
 def test_env_overrides_top_level_keys(tmp_path):
     path = write(tmp_path, 'database_url = "postgresql://from-file/db"\n')
-    settings = load_settings(path, env={"DOPPEL_DATABASE_URL": "postgresql://from-env/db", "DOPPEL_HOME": str(tmp_path)})
+    env = {"DOPPEL_DATABASE_URL": "postgresql://from-env/db", "DOPPEL_HOME": str(tmp_path)}
+    settings = load_settings(path, env=env)
     assert settings.database_url == "postgresql://from-env/db"
     assert settings.home == tmp_path
     assert settings.resolved_models_dir == tmp_path / "models"

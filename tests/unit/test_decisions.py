@@ -104,5 +104,11 @@ def test_pmi_falls_back_to_the_twins_own_reference_where_the_base_model_is_out_o
     assert resolved_scoring("pmi", _Backend({})) == "pmi"
     assert resolved_scoring("mean", remote) == "mean"
     with pytest.raises(ValueError, match="base model"):
-        option_scores(remote, _Prompter(), [{"role": "user", "content": "x"}], ["a", "b"], scoring="pmi",
-                      neutral=[{"role": "user", "content": "N/A"}])
+        option_scores(
+            remote,
+            _Prompter(),
+            [{"role": "user", "content": "x"}],
+            ["a", "b"],
+            scoring="pmi",
+            neutral=[{"role": "user", "content": "N/A"}],
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,8 +22,15 @@ from doppel.demo.persona import (
 TABLES = ("emails", "conversations", "messages", "deals", "notes")
 STAGES = {"prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"}
 TAGS = {"pricing", "hiring", "pipeline", "product", "ideas", "clients", "process", "coaching", "forecast", "partners"}
-FAVOURITES = ("bottom line", "let's keep it simple", "move the needle", "no-brainer", "not a fan",
-              "happy to jump on a call", "what's the real blocker")
+FAVOURITES = (
+    "bottom line",
+    "let's keep it simple",
+    "move the needle",
+    "no-brainer",
+    "not a fan",
+    "happy to jump on a call",
+    "what's the real blocker",
+)
 PERCENT = re.compile(r"(\d+)\s*%")
 # Where the writer's own text ends in an email: a quoted original, an Outlook block or a phone footer.
 QUOTE_START = re.compile(r"^(On .* wrote:|-----Original Message-----|Sent from my iPhone)$", re.MULTILINE)
@@ -98,7 +105,7 @@ def test_persona_constants():
     assert PERSONA_NAME == "Allan Maverick"
     assert PERSONA_EMAIL == "allan@maverick-labs.com"
     assert PERSONA_USER_ID == "allan"
-    assert ANCHOR == datetime(2026, 6, 30, tzinfo=timezone.utc)
+    assert ANCHOR == datetime(2026, 6, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("scale", [0, -1.0])
@@ -395,7 +402,7 @@ def test_generate_new_is_strictly_after_since_with_offset_ids():
 
 
 def test_generate_new_is_deterministic_and_distinct_from_base(small):
-    since = datetime(2026, 7, 1, 2, 0, tzinfo=timezone.utc)
+    since = datetime(2026, 7, 1, 2, 0, tzinfo=UTC)
     first = generate_new(since, seed=11, n_emails=6, id_offset=5_000)
     assert first == generate_new(since, seed=11, n_emails=6, id_offset=5_000)
     assert first != generate_new(since, seed=12, n_emails=6, id_offset=5_000)
@@ -408,4 +415,4 @@ def test_generate_new_accepts_naive_since_as_utc_and_empty_counts():
     batch = generate_new(datetime(2026, 7, 1), seed=1, n_emails=0, n_messages_convs=0, n_deals=0, n_notes=0)
     assert batch == DemoData([], [], [], [], [])
     batch = generate_new(datetime(2026, 7, 1), seed=1, n_emails=1)
-    assert batch.emails[0]["sent_at"] > datetime(2026, 7, 1, tzinfo=timezone.utc)
+    assert batch.emails[0]["sent_at"] > datetime(2026, 7, 1, tzinfo=UTC)

@@ -12,9 +12,26 @@ def keys(model) -> set[str]:
 
 
 def test_every_config_key_is_documented():
-    models = [config.Settings, config.TwinConfig, config.Persona, config.EmailSource, config.ConversationSource,
-              config.DealSource, config.NoteSource, config.BaseModelConfig, config.LoraConfig, config.TrainingConfig,
-              config.IncrementalConfig, config.PromotionConfig, config.EvaluationConfig, config.DealOutcomes, config.InferenceConfig, config.ExportConfig, config.ServiceConfig, config.ScheduleConfig]
+    models = [
+        config.Settings,
+        config.TwinConfig,
+        config.Persona,
+        config.EmailSource,
+        config.ConversationSource,
+        config.DealSource,
+        config.NoteSource,
+        config.BaseModelConfig,
+        config.LoraConfig,
+        config.TrainingConfig,
+        config.IncrementalConfig,
+        config.PromotionConfig,
+        config.EvaluationConfig,
+        config.DealOutcomes,
+        config.InferenceConfig,
+        config.ExportConfig,
+        config.ServiceConfig,
+        config.ScheduleConfig,
+    ]
     # A plain key appears as `key`; a table of keys as its section heading ([twins.persona], [twins.sources.x]).
     documented = lambda k: f"`{k}`" in DOC or f".{k}]" in DOC or f".{k}." in DOC  # noqa: E731
     missing = {f"{m.__name__}.{k}" for m in models for k in keys(m) if not documented(k)}

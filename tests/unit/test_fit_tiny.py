@@ -30,7 +30,9 @@ def tokenized(tokenizer, n=8):
                 {"role": "user", "content": f"Question {i}: how do we answer the client?"},
                 {"role": "assistant", "content": ANSWERS[i % len(ANSWERS)]},
             ),
-            split="train", source="conversations", source_id=str(i),
+            split="train",
+            source="conversations",
+            source_id=str(i),
         )
         out.append(encode(tokenizer, ex, 128))
     return out
@@ -76,8 +78,9 @@ def test_max_steps_caps_the_run(tiny_model_dir, tokenizer):
 
 
 @pytest.mark.parametrize("checkpoint_steps,stop_after,latest", [(0, 2, "step-2"), (1, 3, "step-3")])
-def test_interrupted_then_resumed_equals_a_straight_run(tiny_model_dir, tokenizer, tmp_path, checkpoint_steps,
-                                                       stop_after, latest):
+def test_interrupted_then_resumed_equals_a_straight_run(
+    tiny_model_dir, tokenizer, tmp_path, checkpoint_steps, stop_after, latest
+):
     """Killed after an epoch boundary, or in the middle of an epoch: the resumed run ends where a straight one does."""
     data = tokenized(tokenizer)
     straight = model_from(tiny_model_dir)
@@ -94,8 +97,16 @@ def test_interrupted_then_resumed_equals_a_straight_run(tiny_model_dir, tokenize
             pass
 
     with pytest.raises(TrainingCancelled):
-        fit(interrupted, data, data, cfg(checkpoint_steps=checkpoint_steps), CPU, checkpoint_dir=tmp_path / "b",
-            callbacks=Count(), should_stop=lambda: len(steps) >= stop_after)
+        fit(
+            interrupted,
+            data,
+            data,
+            cfg(checkpoint_steps=checkpoint_steps),
+            CPU,
+            checkpoint_dir=tmp_path / "b",
+            callbacks=Count(),
+            should_stop=lambda: len(steps) >= stop_after,
+        )
     assert checkpoints.latest(tmp_path / "b").name == latest
 
     resumed = model_from(tiny_model_dir)  # a new process would start from scratch like this

@@ -45,7 +45,8 @@ def test_instruction_names_the_addressee_and_never_quotes_more_than_the_cap():
         assert verbatim_run(content, text) <= MAX_VERBATIM_WORDS
     assert " to Dana " in derive_instruction("emails", CORPUS[0], df, n)
     assert derive_instruction("notes", "Buy milk and call the Alamac site manager tomorrow.", df, n).startswith(
-        "Write a short sticky note")
+        "Write a short sticky note"
+    )
 
 
 def test_verbatim_run_counts_the_longest_shared_word_sequence():
@@ -67,9 +68,12 @@ def test_duplicates_exact_and_near():
 
 
 def test_derived_prompts_are_distinct_for_distinct_texts():
-    texts = [f"Please review the {thing} for the {place} project before {day}."
-             for thing in ("contract", "schedule", "budget", "permit") for place in ("Alamac", "Coyote", "Fulton")
-             for day in ("Monday", "Friday")]
+    texts = [
+        f"Please review the {thing} for the {place} project before {day}."
+        for thing in ("contract", "schedule", "budget", "permit")
+        for place in ("Alamac", "Coyote", "Fulton")
+        for day in ("Monday", "Friday")
+    ]
     df, n = document_frequencies(texts)
     prompts = Counter(derive_instruction("emails", t, df, n) for t in texts)
     assert len(prompts) >= 0.9 * len(texts)

@@ -188,7 +188,9 @@ def _conversation(twin: TwinConfig) -> list[dict]:
         {"role": "assistant", "content": "Fine by me."},
     ]
     return chat_messages(
-        twin.persona, "Accept, Counter-offer or Decline?", history=history,
+        twin.persona,
+        "Accept, Counter-offer or Decline?",
+        history=history,
         context={"deal_amount": 50000, "deal_stage": "negotiation"},
     )
 
@@ -206,7 +208,8 @@ def test_request_without_system_gets_the_persona(tokenizer, twin):
     question = [{"role": "user", "content": "Lunch Thursday?"}]
     expected = tokenizer.apply_chat_template(
         [{"role": "system", "content": twin.persona.system_message()}] + question,
-        tokenize=False, add_generation_prompt=True,
+        tokenize=False,
+        add_generation_prompt=True,
     )
     # Ollama inserts the Modelfile's SYSTEM; the template falls back to the persona even without it.
     assert render_go(spec["template"], ollama_values(question, spec["system"])) == expected
@@ -219,7 +222,8 @@ def test_template_keeps_template_syntax_in_the_persona_literal(tokenizer):
     question = [{"role": "user", "content": "Hi"}]
     expected = tokenizer.apply_chat_template(
         [{"role": "system", "content": twin.persona.system_message()}] + question,
-        tokenize=False, add_generation_prompt=True,
+        tokenize=False,
+        add_generation_prompt=True,
     )
     assert render_go(spec["template"], ollama_values(question)) == expected
 

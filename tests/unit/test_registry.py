@@ -20,7 +20,8 @@ def test_versions_numbering_final_and_manifest(tmp_path):
     reg = Registry(tmp_path)
     assert reg.final("t") is None and reg.next_name("t", "full") == "v1.0"
     v1 = reg.register("t", writer(), mode="full", manifest={"base_model": {"name": "b"}})
-    assert v1.name == "v1.0" and reg.next_name("t", "incremental", "v1.0") == "v1.1" and reg.next_name("t", "full") == "v2.0"
+    assert v1.name == "v1.0"
+    assert reg.next_name("t", "incremental", "v1.0") == "v1.1" and reg.next_name("t", "full") == "v2.0"
     reg.promote("t", "v1.0")
     assert os.readlink(tmp_path / "t" / FINAL) == "v1.0"  # relative: survives moving the models folder
     assert reg.get("t").name == "v1.0" and reg.get("t").metrics == {"val_loss": 1.0}

@@ -90,8 +90,11 @@ def _scorecard(small: bool = False, version: str = "v1.0", val_loss: float = 2.4
                 "longest": {"accuracy": 0.3},
                 "overlap": {"accuracy": 0.41},
                 "twin_vs_base": {"twin_only": 12, "base_only": 1, "p_value": 0.0034, "significant": True},
-                "by_scoring": {"pmi": {"twin": 0.68, "base": 0.37}, "pmi_self": {"twin": 0.31, "base": 0.37},
-                               "mean": {"twin": 0.52, "base": 0.3}},
+                "by_scoring": {
+                    "pmi": {"twin": 0.68, "base": 0.37},
+                    "pmi_self": {"twin": 0.31, "base": 0.37},
+                    "mean": {"twin": 0.52, "base": 0.3},
+                },
                 "scoring": "pmi",
             },
             "scoring": "pmi",

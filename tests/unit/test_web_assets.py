@@ -9,6 +9,10 @@ from fastapi.testclient import TestClient
 
 from doppel.service.routes import web
 
+# The page's script is native ES modules (no build step): app.js and the modules it imports;
+# view.js is the viewer tab's.
+MODULES = sorted(f.name for f in web.ASSETS.iterdir() if f.name.endswith(".js"))
+
 
 def make_client() -> TestClient:
     app = FastAPI()
@@ -23,8 +27,9 @@ def test_the_page_and_its_files_are_served_with_their_types_and_a_strict_policy(
     policy = index.headers["content-security-policy"]
     assert policy.startswith("default-src 'self'") and "unsafe" not in policy
     assert index.headers["x-content-type-options"] == "nosniff"
-    for name, kind in [("app.js", "text/javascript"), ("app.css", "text/css"), ("favicon.svg", "image/svg+xml"),
-                       ("view.html", "text/html"), ("view.js", "text/javascript")]:
+    assert {"app.js", "api.js", "charts.js", "chat.js", "view.js"} <= set(MODULES), MODULES
+    files = [("app.css", "text/css"), ("favicon.svg", "image/svg+xml"), ("view.html", "text/html")]
+    for name, kind in files + [(module, "text/javascript") for module in MODULES]:
         r = c.get(f"/web/{name}")
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind), name
     # The report viewer lets a report's own inline styles apply, never scripts.
@@ -41,16 +46,23 @@ def test_only_the_shipped_files_are_served():
 def test_nothing_comes_from_elsewhere_and_every_reference_resolves():
     c = make_client()
     html = c.get("/").text
-    for name in ("index.html", "view.html", "app.js", "view.js", "app.css"):
+    for name in ("index.html", "view.html", "app.css", *MODULES):
         text = c.get(f"/web/{name}").text
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), name
         assert not re.search(r"""url\(\s*["']?(https?:)?//""", text), name
         assert "<script>" not in text and " style=" not in text and "onclick" not in text, name
     for ref in re.findall(r"""(?:src|href)="(/web/[^"]+)\"""", html):
         assert c.get(ref).status_code == 200, ref
-    # Every element app.js looks up by id is in the page.
+    # Both pages load their script as a module, and every module imports only its neighbours, which are served.
+    assert '<script type="module" src="/web/app.js">' in html
+    assert '<script type="module" src="/web/view.js">' in c.get("/web/view.html").text
+    for name in MODULES:
+        for ref in re.findall(r"""^import\b[^'"]*['"]([^'"]+)['"]""", c.get(f"/web/{name}").text, re.M):
+            assert re.fullmatch(r"\./[a-z]+\.js", ref) and c.get(f"/web/{ref[2:]}").status_code == 200, (name, ref)
+    # Every element the main page's modules look up by id is in the page.
     ids = set(re.findall(r'id="([^"]+)"', html))
-    wanted = set(re.findall(r"""\$\(['`]#([A-Za-z0-9_-]+)['`]\)""", c.get("/web/app.js").text))
+    text = "".join(c.get(f"/web/{name}").text for name in MODULES if name != "view.js")
+    wanted = set(re.findall(r"""\$\(['`]#([A-Za-z0-9_-]+)['`]\)""", text))
     assert wanted and wanted <= ids, sorted(wanted - ids)
 
 

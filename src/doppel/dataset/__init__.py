@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from doppel.atomic import atomic_open, atomic_write, atomic_write_json
 from doppel.config import TwinConfig
 from doppel.dataset.card import dropped_summary, make_card, render_card
 from doppel.dataset.examples import BuildResult, Example, build_examples
@@ -90,13 +90,11 @@ def write_dataset(dataset: Dataset, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for split in ("train", "val"):
         path = folder / f"{split}.jsonl"
-        tmp = path.with_name(f".{path.name}.tmp")
-        with tmp.open("w") as fh:
+        with atomic_open(path) as fh:
             for ex in dataset.built.examples:
                 if ex.split == split:
                     row = {"key": ex.key, "timestamp": ex.timestamp, "messages": ex.messages, "meta": ex.meta}
                     fh.write(json.dumps(row, default=str) + "\n")
-        os.replace(tmp, path)
     write_card(dataset.card, folder)
     return folder
 
@@ -106,9 +104,7 @@ SPLITS_FILE = "splits.json"
 
 def write_splits(built: BuildResult, folder: Path) -> None:
     """Which side every example was on (keys only, no text), so later runs keep them there."""
-    tmp = folder / f".{SPLITS_FILE}.tmp"
-    tmp.write_text(json.dumps(built.splits, sort_keys=True))
-    os.replace(tmp, folder / SPLITS_FILE)
+    atomic_write_json(folder / SPLITS_FILE, built.splits, sort_keys=True)
 
 
 def read_splits(folder: Path | None) -> dict[str, str]:
@@ -120,10 +116,8 @@ def read_splits(folder: Path | None) -> dict[str, str]:
 
 
 def write_card(card: dict, folder: Path) -> None:
-    for name, text in (("dataset_card.json", json.dumps(card, indent=2, default=str)), ("dataset_card.md", render_card(card))):
-        tmp = folder / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, folder / name)
+    atomic_write(folder / "dataset_card.json", json.dumps(card, indent=2, default=str))
+    atomic_write(folder / "dataset_card.md", render_card(card))
 
 
 __all__ = [

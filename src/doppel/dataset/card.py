@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 from doppel.dataset.duplicates import NEAR_JACCARD, leak_check
 from doppel.dataset.examples import BuildResult
@@ -74,12 +74,16 @@ def _time_range(built: BuildResult) -> dict[str, str | None]:
 def render_card(card: dict) -> str:
     """The card as Markdown, for the terminal and the version folder."""
     lines = [f"# Data-set card: {card['twin']}", ""]
-    lines.append(f"Records read: {card['records_read']}  ·  examples: {card['examples']['train']} train / "
-                 f"{card['examples']['val']} val  ·  tokenizer: {card['tokenizer']}  ·  max_length {card['max_length']}")
+    lines.append(
+        f"Records read: {card['records_read']}  ·  examples: {card['examples']['train']} train / "
+        f"{card['examples']['val']} val  ·  tokenizer: {card['tokenizer']}  ·  "
+        f"max_length {card['max_length']}"
+    )
     lines += ["", "| source | read | train | val | real replies | derived prompts |", "|---|---:|---:|---:|---:|---:|"]
     for source, c in card["per_source"].items():
-        lines.append(f"| {source} | {c['read']} | {c['train']} | {c['val']} | {c.get('replies', 0)} | "
-                     f"{c.get('derived', 0)} |")
+        lines.append(
+            f"| {source} | {c['read']} | {c['train']} | {c['val']} | {c.get('replies', 0)} | {c.get('derived', 0)} |"
+        )
     dropped = card["dropped"]
     lines += ["", "Dropped: " + ("none" if not dropped else "")]
     for reason, counts in dropped.items():
@@ -87,8 +91,10 @@ def render_card(card: dict) -> str:
         lines.append(f"- {reason}: {sum(counts.values())} ({detail})")
     leak = card.get("leak_check")
     if leak:
-        lines.append(f"Leak check: of {leak['val']} validation targets, {leak['exact']} also in training word for word, "
-                     f"{leak['near']} as near copies (Jaccard >= {NEAR_JACCARD}).")
+        lines.append(
+            f"Leak check: of {leak['val']} validation targets, {leak['exact']} also in training "
+            f"word for word, {leak['near']} as near copies (Jaccard >= {NEAR_JACCARD})."
+        )
     ex, tg = card["tokens"]["example_length"], card["tokens"]["target_length"]
     if ex.get("count"):
         lines += [
@@ -99,8 +105,10 @@ def render_card(card: dict) -> str:
         ]
     sel = card.get("selection")
     if sel:
-        lines.append(f"This run: {sel.get('mode')} — {sel.get('new', 0)} new examples, {sel.get('replay', 0)} replayed, "
-                     f"scored on {card['examples']['val']} fixed validation examples.")
+        lines.append(
+            f"This run: {sel.get('mode')} — {sel.get('new', 0)} new examples, "
+            f"{sel.get('replay', 0)} replayed, scored on {card['examples']['val']} fixed validation examples."
+        )
     tr = card["timestamps"]
     if tr["oldest"]:
         lines.append(f"Time span: {tr['oldest'][:10]} to {tr['newest'][:10]}.")
@@ -112,4 +120,3 @@ def dropped_summary(built: BuildResult) -> str:
     if not built.dropped:
         return "nothing was dropped"
     return "; ".join(f"{reason}: {sum(c.values())}" for reason, c in built.dropped.items())
-

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Literal, Mapping
+from datetime import UTC, datetime
+from typing import Literal
 
 from doppel.config import Persona
 from doppel.dataset.duplicates import NEAR_JACCARD, TextIndex
@@ -22,7 +23,7 @@ DROP_SHORT = "shorter than min_chars"
 DROP_DUPLICATE = "same text as a newer record"
 DROP_NEAR_DUPLICATE = f"near copy of a newer record (Jaccard >= {NEAR_JACCARD})"
 DROP_REASONS = (DROP_EMPTY, DROP_SHORT, DROP_DUPLICATE, DROP_NEAR_DUPLICATE)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,12 @@ def build_examples(
     return BuildResult(examples=examples, read=read, dropped={k: v for k, v in dropped.items() if v})
 
 
-def _group_sides(kept: list[tuple[int, Record, str]], copies_of: dict[str, list[str]], pinned: Mapping[str, Split],
-                 val_fraction: float) -> dict[str, Split]:
+def _group_sides(
+    kept: list[tuple[int, Record, str]],
+    copies_of: dict[str, list[str]],
+    pinned: Mapping[str, Split],
+    val_fraction: float,
+) -> dict[str, Split]:
     """One side per group (a thread, a conversation): pinned where any member was pinned, else by hash.
 
     A group with members pinned to both sides goes to train: moving a held-out

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 MAX_PHRASES = 4
 MAX_PHRASE_WORDS = 3
@@ -151,7 +151,7 @@ def verbatim_run(instruction: str, target: str) -> int:
 
 
 def derive_instruction(source: str, text: str, df: Counter, n_docs: int) -> str:
-    """"Write a short email to Dana about: change orders, payment schedule" from the text it describes."""
+    """ "Write a short email to Dana about: change orders, payment schedule" from the text it describes."""
     words = len(_words(text))
     size = "a short " if words < 40 else "a long " if words > 200 else ""
     kind = _KIND.get(source, "a text")

@@ -10,8 +10,8 @@ j only when both belong to the same example and j <= i.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import torch
 
@@ -34,7 +34,7 @@ class Pack:
     def n_target(self) -> int:
         return int((self.labels != -100).sum())
 
-    def to(self, device: torch.device | str) -> "Pack":
+    def to(self, device: torch.device | str) -> Pack:
         return Pack(
             self.input_ids.to(device),
             self.labels.to(device),
@@ -66,9 +66,7 @@ def pack(examples: Sequence[TokenizedExample]) -> Pack:
     )
 
 
-def batches(
-    examples: Sequence[TokenizedExample], batch_size: int, *, seed: int | None = None
-) -> Iterator[Pack]:
+def batches(examples: Sequence[TokenizedExample], batch_size: int, *, seed: int | None = None) -> Iterator[Pack]:
     """Packs of ``batch_size`` examples; shuffled with ``seed``, in order when seed is None."""
     order = list(range(len(examples)))
     if seed is not None:

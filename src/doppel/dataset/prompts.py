@@ -7,8 +7,9 @@ here), so a question at serving time looks like the questions it learned from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from doppel.dataset.clean import clean_email_body, clean_text
 from doppel.sources.records import Record

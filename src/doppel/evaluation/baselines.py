@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 WORD = re.compile(r"[a-z0-9']+")
 # Function words every writer uses: they would make any option "overlap" with anyone.

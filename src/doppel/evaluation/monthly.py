@@ -31,21 +31,30 @@ def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
 
     try:
         with Heartbeat(db, run.id, settings.service.heartbeat_seconds):
-            card = evaluate_version(settings, run.twin, run.params.get("version"), db=db,
-                                    seed=run.params.get("seed"), progress=progress)
+            card = evaluate_version(
+                settings, run.twin, run.params.get("version"), db=db, seed=run.params.get("seed"), progress=progress
+            )
     except BaseException as exc:
         finish_run(db, run.id, "failed", error=f"{type(exc).__name__}: {exc}")
         raise
     numbers = {k: v for k, v in headline(card).items() if v is not None}
-    finish_run(db, run.id, "succeeded", version=card["version"],
-               metrics={"scorecard": numbers, "report": card.get("report")},
-               message=f"evaluated {card['version']}: {_summary(numbers)}")
+    finish_run(
+        db,
+        run.id,
+        "succeeded",
+        version=card["version"],
+        metrics={"scorecard": numbers, "report": card.get("report")},
+        message=f"evaluated {card['version']}: {_summary(numbers)}",
+    )
 
 
 def _summary(numbers: dict) -> str:
     shown = []
-    for key, label in (("fit.val_loss", "val loss"), ("style.twin_share", "style share"),
-                       ("decisions.accuracy", "decision accuracy")):
+    for key, label in (
+        ("fit.val_loss", "val loss"),
+        ("style.twin_share", "style share"),
+        ("decisions.accuracy", "decision accuracy"),
+    ):
         if key in numbers:
             shown.append(f"{label} {numbers[key]:.3g}")
     return ", ".join(shown) or "no numbers"

@@ -9,8 +9,8 @@ series names and titles may carry user data.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from html import escape
-from typing import Callable
 
 # Okabe-Ito colours: they stay distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")

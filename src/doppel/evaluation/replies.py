@@ -12,8 +12,8 @@ temperature 0 gets, and the same inputs give the same replies.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 

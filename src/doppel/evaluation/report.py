@@ -13,14 +13,14 @@ whole page, since a partial evaluation is still worth looking at.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import tempfile
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from doppel.atomic import atomic_write
 from doppel.evaluation.plots import bar_chart, line_chart
 
 NOT_MEASURED = '<p class="missing">not measured</p>'
@@ -54,7 +54,8 @@ svg.chart { max-width: 100%; height: auto; display: block; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
 .examples { display: grid; gap: 1rem; }
 .example { border: 1px solid #e2e2e2; border-radius: 6px; padding: .5rem .75rem; }
-.replies { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(14rem, 100%), 1fr)); gap: .5rem; margin-top: .5rem; }
+.replies { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(14rem, 100%), 1fr));
+  gap: .5rem; margin-top: .5rem; }
 .reply { border: 1px solid #e2e2e2; border-left-width: 4px; border-radius: 4px; padding: .4rem .6rem; }
 .reply h4 { margin: 0 0 .25rem; font-size: .8rem; text-transform: uppercase; color: #555; }
 .reply.twin { border-left-color: #0072B2; } .reply.base { border-left-color: #D55E00; }
@@ -181,10 +182,8 @@ def _fit(fit: object, metrics: object) -> str:
                 f"<p>Improvement over the base model: validation loss lower by {_num(imp.get('val_loss'), 3)}, "
                 f"perplexity {_num(imp.get('perplexity_ratio'), 2)}× lower.</p>"
             )
-        out += (
-            f'<p class="note">Validation rests on {_sample(fit.get("val_examples"), fit.get("small_sample"), "examples")}'
-            f" ({_num(fit.get('val_tokens'))} tokens).</p>"
-        )
+        sample = _sample(fit.get("val_examples"), fit.get("small_sample"), "examples")
+        out += f'<p class="note">Validation rests on {sample} ({_num(fit.get("val_tokens"))} tokens).</p>'
     return out + "<h3>Loss curves</h3>" + _loss_curves(metrics)
 
 
@@ -313,8 +312,18 @@ def _decisions(dec: object) -> str:
             ]
         )
         classes.append(cls)
-    headers = ["Set", "Questions", "Twin accuracy", "Base accuracy", "Chance", "Longest option", "Word overlap",
-               "Twin vs base", "Twin Brier", "Base Brier"]
+    headers = [
+        "Set",
+        "Questions",
+        "Twin accuracy",
+        "Base accuracy",
+        "Chance",
+        "Longest option",
+        "Word overlap",
+        "Twin vs base",
+        "Twin Brier",
+        "Base Brier",
+    ]
     scoring = _get(dec, "scoring")
     note = (
         '<p class="note">Accuracy: share of choices the person made. Chance, longest option and word overlap '
@@ -333,7 +342,7 @@ def _paired(test: object) -> str:
     if not isinstance(p, (int, float)) or isinstance(p, bool):
         return _num(None)
     verdict = "significant" if _get(test, "significant") else "not significant"
-    counts = f'{_num(_get(test, "twin_only"))} twin-only, {_num(_get(test, "base_only"))} base-only right'
+    counts = f"{_num(_get(test, 'twin_only'))} twin-only, {_num(_get(test, 'base_only'))} base-only right"
     return f'p = {p:.3f}, {verdict}<br><span class="n">{counts}</span>'
 
 
@@ -477,16 +486,4 @@ def write_report(path: str | os.PathLike[str], html: str) -> Path:
     """Write the page atomically: a reader sees the old report or the new one, never half of one."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return target
+    return atomic_write(target, html, mode=0o644)  # a report is meant to be shared

@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import statistics
 from pathlib import Path
 from typing import Literal
 
+from doppel.atomic import atomic_write_json
 from doppel.db import SCHEMA, Database
 from doppel.evaluation.style import sample_fields
 
@@ -45,17 +45,17 @@ def save_pairs(folder: Path, pairs: list[dict]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / PAIRS_FILE
     salt = load_pairs(folder)["salt"] if path.is_file() else secrets.token_hex(16)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"salt": salt, "pairs": pairs}, indent=2))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_json(path, {"salt": salt, "pairs": pairs}, indent=2)
 
 
 def load_pairs(folder: Path) -> dict:
     path = folder / PAIRS_FILE
     if not path.is_file():
-        raise ReviewError("this version has not been evaluated yet: run `doppel eval` or POST /api/evaluate first",
-                          "version", status=404)
+        raise ReviewError(
+            "this version has not been evaluated yet: run `doppel eval` or POST /api/evaluate first",
+            "version",
+            status=404,
+        )
     return json.loads(path.read_text())
 
 
@@ -109,8 +109,9 @@ def _rank(salt: str, reviewer: str, pair: dict) -> bytes:
     return hmac.new(salt.encode(), f"order\0{reviewer}\0{pair['pair_id']}".encode(), hashlib.sha256).digest()
 
 
-def submit_review(db: Database, folder: Path, twin: str, version: str, *, pair_id: str, reviewer: str,
-                  picked: str, score: int) -> dict:
+def submit_review(
+    db: Database, folder: Path, twin: str, version: str, *, pair_id: str, reviewer: str, picked: str, score: int
+) -> dict:
     """Record one answer ("1", "2" or "cant_tell") and the twin's score.
 
     Returns the verdict (real / twin / cant_tell), which label was the real reply (shown after the answer,
@@ -133,8 +134,7 @@ def submit_review(db: Database, folder: Path, twin: str, version: str, *, pair_i
             "DO UPDATE SET picked = EXCLUDED.picked, score = EXCLUDED.score, created_at = now()",
             (twin, version, pair_id, reviewer, verdict, score),
         )
-    return {"verdict": verdict, "real": real_label,
-            "human": human_summary(db, twin, version, len(data["pairs"]))}
+    return {"verdict": verdict, "real": real_label, "human": human_summary(db, twin, version, len(data["pairs"]))}
 
 
 def human_summary(db: Database, twin: str, version: str, total_pairs: int) -> dict:

@@ -120,8 +120,13 @@ def configured_sets(cfg: EvaluationConfig, persona: Persona) -> list[ScenarioSet
     if cfg.scenarios is not None:
         return [load_scenario_file(Path(p)) for p in cfg.scenarios]
     if is_demo_persona(persona):
-        return [ScenarioSet("scenarios", "doppel/demo/scenarios.yaml",
-                            parse_scenarios(demo_file("scenarios.yaml"), "scenarios.yaml"))]
+        return [
+            ScenarioSet(
+                "scenarios",
+                "doppel/demo/scenarios.yaml",
+                parse_scenarios(demo_file("scenarios.yaml"), "scenarios.yaml"),
+            )
+        ]
     return []
 
 
@@ -141,6 +146,13 @@ def deal_scenarios(records: list[Record], outcomes: DealOutcomes, val_fraction: 
             amount = float(record.fields["deal_amount"])  # NUMERIC arrives as Decimal
             facts["amount"] = int(amount) if amount.is_integer() else amount
         facts["question"] = "This deal is closed now. How did it end for you?"
-        scenarios.append(Scenario(id=f"deal-{record.source_id}", context=facts, options=["Won", "Lost"],
-                                  choice="Won" if stage in won else "Lost", meta={"stage": stage}))
+        scenarios.append(
+            Scenario(
+                id=f"deal-{record.source_id}",
+                context=facts,
+                options=["Won", "Lost"],
+                choice="Won" if stage in won else "Lost",
+                meta={"stage": stage},
+            )
+        )
     return ScenarioSet("deals", "closed deals in the validation split", scenarios)

@@ -30,14 +30,15 @@ import random
 import statistics
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 
 import doppel
+from doppel.atomic import atomic_write_json
 from doppel.config import SCORE_NAMES, Settings, TwinConfig
 from doppel.db import Database
 from doppel.evaluation.style import sample_fields
@@ -99,8 +100,10 @@ def _mean_block(values: Sequence[float]) -> dict:
 def _version_training(version: Version, twin: TwinConfig) -> dict:
     """The data settings the version was trained with (its split must be the one evaluated)."""
     saved = version.read_json("config.json").get("training", {})
-    return {key: saved.get(key, getattr(twin.training, key)) for key in ("val_fraction", "min_chars", "max_length",
-                                                                         "batch_size")}
+    return {
+        key: saved.get(key, getattr(twin.training, key))
+        for key in ("val_fraction", "min_chars", "max_length", "batch_size")
+    }
 
 
 def evaluate_version(
@@ -142,8 +145,13 @@ def evaluate_version(
     progress("collect", 0, 1)
     records = collect_records(db, twin)
     # The version's own split: only what it never trained on is held out.
-    built = build_examples(records, twin.persona, min_chars=data["min_chars"], val_fraction=data["val_fraction"],
-                           pinned=read_splits(found.path))
+    built = build_examples(
+        records,
+        twin.persona,
+        min_chars=data["min_chars"],
+        val_fraction=data["val_fraction"],
+        pinned=read_splits(found.path),
+    )
     progress("collect", 1, 1)
     timings["collect"] = round(time.perf_counter() - started, 2)
 
@@ -155,11 +163,15 @@ def evaluate_version(
     card: dict = {
         "twin": twin.name,
         "version": found.name,
-        "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": seed,
         "doppel": doppel.__version__,
-        "settings": {"style_examples": cfg.style_examples, "max_new_tokens": cfg.max_new_tokens,
-                     "other_texts": cfg.other_texts, "parts": list(parts)},
+        "settings": {
+            "style_examples": cfg.style_examples,
+            "max_new_tokens": cfg.max_new_tokens,
+            "other_texts": cfg.other_texts,
+            "parts": list(parts),
+        },
     }
     generated_tokens, generated_seconds = 0, 0.0
 
@@ -178,6 +190,7 @@ def evaluate_version(
 
     pairs: list[dict] = []
     if "style" in parts:
+
         def style():
             nonlocal generated_tokens, generated_seconds
             chosen = _style_prompts(built, prompter, data["max_length"], cfg.style_examples)
@@ -188,38 +201,52 @@ def evaluate_version(
                 done[0] += n
                 progress("style", done[0], 2 * len(chosen))
 
-            twin_replies = generate_replies(local.model, prompter, conversations, max_new_tokens=cfg.max_new_tokens,
-                                            batch_size=cfg.batch_size, on_batch=tick)
+            twin_replies = generate_replies(
+                local.model,
+                prompter,
+                conversations,
+                max_new_tokens=cfg.max_new_tokens,
+                batch_size=cfg.batch_size,
+                on_batch=tick,
+            )
             with local.base_model_only():
-                base_replies = generate_replies(local.model, prompter, conversations,
-                                                max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size,
-                                                on_batch=tick)
+                base_replies = generate_replies(
+                    local.model,
+                    prompter,
+                    conversations,
+                    max_new_tokens=cfg.max_new_tokens,
+                    batch_size=cfg.batch_size,
+                    on_batch=tick,
+                )
             generated_tokens += twin_replies.new_tokens
             generated_seconds += twin_replies.seconds
             real = [e.target for e in chosen]
             section = _style(classifier, trained_on, real, twin_replies.texts, base_replies.texts)
             for e, twin_text, base_text in zip(chosen, twin_replies.texts, base_replies.texts):
-                pairs.append({
-                    "pair_id": hashlib.sha256(e.key.encode()).hexdigest()[:12],
-                    "source": e.source,
-                    "prompt": e.prompt_messages[-1]["content"],
-                    "history": [m for m in e.prompt_messages[1:-1]],
-                    "real": e.target,
-                    "twin": twin_text,
-                    "base": base_text,
-                })
+                pairs.append(
+                    {
+                        "pair_id": hashlib.sha256(e.key.encode()).hexdigest()[:12],
+                        "source": e.source,
+                        "prompt": e.prompt_messages[-1]["content"],
+                        "history": [m for m in e.prompt_messages[1:-1]],
+                        "real": e.target,
+                        "twin": twin_text,
+                        "base": base_text,
+                    }
+                )
             return section
 
         card["style"] = timed("style", style)
-        card["examples"] = [{k: p[k] for k in ("prompt", "real", "twin", "base")}
-                            for p in pairs[:EXAMPLES_IN_REPORT]]
+        card["examples"] = [{k: p[k] for k in ("prompt", "real", "twin", "base")} for p in pairs[:EXAMPLES_IN_REPORT]]
 
     if "decisions" in parts:
         person_texts = [e.target for e in built.train]
-        card["decisions"] = timed("decisions", lambda: _decisions(settings, twin, local, prompter, records, person_texts,
-                                                                   data, progress))
+        card["decisions"] = timed(
+            "decisions", lambda: _decisions(settings, twin, local, prompter, records, person_texts, data, progress)
+        )
 
     if "personality" in parts:
+
         def personality():
             nonlocal generated_tokens, generated_seconds
             from doppel.inference.messages import chat_messages
@@ -231,8 +258,14 @@ def evaluate_version(
                 done[0] += n
                 progress("personality", done[0], len(probes))
 
-            replies = generate_replies(local.model, prompter, [chat_messages(twin.persona, p) for p in probes],
-                                       max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size, on_batch=tick)
+            replies = generate_replies(
+                local.model,
+                prompter,
+                [chat_messages(twin.persona, p) for p in probes],
+                max_new_tokens=cfg.max_new_tokens,
+                batch_size=cfg.batch_size,
+                on_batch=tick,
+            )
             generated_tokens += replies.new_tokens
             generated_seconds += replies.seconds
             return _personality(classifier, probes, replies.texts)
@@ -258,7 +291,7 @@ def evaluate_version(
         card = with_human(card, db, found)
         write_report_for(settings, twin.name, found, card)
         # A dated copy per evaluation: the monthly job's history of final, kept beside the versions.
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         history = Registry(settings.resolved_models_dir).twin_dir(twin.name) / "evaluations"
         _write_json(history / f"{found.name}-{stamp}.json", card)
         card["path"] = str(folder / SCORECARD_FILE)
@@ -268,9 +301,7 @@ def evaluate_version(
 
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write_json(path, data, indent=2, default=str)
 
 
 # --------------------------------------------------------------------------- parts
@@ -308,12 +339,16 @@ def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress:
         "val_examples": twin_loss.examples if twin_loss else 0,
         "val_tokens": twin_loss.tokens if twin_loss else 0,
         **sample_fields(twin_loss.examples if twin_loss else 0),
-        "targets": {k: {"value": _rounded(values[k]), "target": limit,
-                        "met": values[k] is not None and values[k] < limit} for k, limit in SEED_TARGETS.items()},
+        "targets": {
+            k: {"value": _rounded(values[k]), "target": limit, "met": values[k] is not None and values[k] < limit}
+            for k, limit in SEED_TARGETS.items()
+        },
     }
     if twin_loss and base_loss:
-        fit["improvement"] = {"val_loss": _rounded(base_loss.loss - twin_loss.loss),
-                              "perplexity_ratio": _rounded(base_loss.perplexity / twin_loss.perplexity)}
+        fit["improvement"] = {
+            "val_loss": _rounded(base_loss.loss - twin_loss.loss),
+            "perplexity_ratio": _rounded(base_loss.perplexity / twin_loss.perplexity),
+        }
     return fit
 
 
@@ -323,8 +358,12 @@ def _losses_from_training(metrics: dict, val_examples, val) -> tuple | None:
     from doppel.evaluation.perplexity import LossResult
 
     tokens = sum(t.n_target for t in val)
-    if (metrics.get("val_set") != val_set_digest(val_examples) or metrics.get("val_tokens") != tokens
-            or metrics.get("val_loss") is None or metrics.get("base_val_loss") is None):
+    if (
+        metrics.get("val_set") != val_set_digest(val_examples)
+        or metrics.get("val_tokens") != tokens
+        or metrics.get("val_loss") is None
+        or metrics.get("base_val_loss") is None
+    ):
         return None
     return (LossResult(metrics["val_loss"], tokens, len(val)), LossResult(metrics["base_val_loss"], tokens, len(val)))
 
@@ -340,8 +379,12 @@ def _classifier(db: Database, twin: TwinConfig, built, data: dict, seed: int):
         others = collect_others(conn, twin, twin.evaluation.other_texts, min_chars=data["min_chars"], seed=seed)
     trained_on = {"person": len(person), "others": len(others)}
     if len(person) < MIN_TEXTS_PER_SIDE or len(others) < MIN_TEXTS_PER_SIDE:
-        log.warning("style classifier skipped: %s person texts and %s texts by others (need %s each)",
-                    len(person), len(others), MIN_TEXTS_PER_SIDE)
+        log.warning(
+            "style classifier skipped: %s person texts and %s texts by others (need %s each)",
+            len(person),
+            len(others),
+            MIN_TEXTS_PER_SIDE,
+        )
         return None, trained_on
     return AuthorshipClassifier().fit(person, others, seed=seed), trained_on
 
@@ -368,8 +411,7 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
             "trained_on": trained_on,
         }
     else:
-        section["classifier"] = {"skipped": "too few texts to fit the authorship classifier",
-                                 "trained_on": trained_on}
+        section["classifier"] = {"skipped": "too few texts to fit the authorship classifier", "trained_on": trained_on}
     embedder = Embedder()
     section["similarity"] = {
         "twin": _mean_block(pairwise_similarity(twin, real, embedder)),
@@ -378,17 +420,29 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
     # A twin that gives one memorised reply to everything can read as the person every time; these two
     # numbers stand beside the share so such a twin cannot score well: how many replies are its own, and
     # how much closer to the real reply than the base model's it gets.
-    section["distinct"] = {"twin": _rounded(distinct_share(twin)), "base": _rounded(distinct_share(base)),
-                           "real": _rounded(distinct_share(real)), **sample_fields(len(real))}
+    section["distinct"] = {
+        "twin": _rounded(distinct_share(twin)),
+        "base": _rounded(distinct_share(base)),
+        "real": _rounded(distinct_share(real)),
+        **sample_fields(len(real)),
+    }
     twin_sim, base_sim = section["similarity"]["twin"]["mean"], section["similarity"]["base"]["mean"]
     section["relevance"] = _rounded(twin_sim - base_sim) if twin_sim is not None and base_sim is not None else None
     habits = {"real": surface_habits(real), "twin": surface_habits(twin), "base": surface_habits(base)}
     for profile in habits.values():
-        for key in ("mean_words", "median_words", "greeting_share", "sign_off_share", "contraction_rate",
-                    "exclamation_rate"):
+        for key in (
+            "mean_words",
+            "median_words",
+            "greeting_share",
+            "sign_off_share",
+            "contraction_rate",
+            "exclamation_rate",
+        ):
             profile[key] = _rounded(profile[key])
-    habits["distance"] = {"twin": _rounded(habit_distance(habits["twin"], habits["real"])),
-                          "base": _rounded(habit_distance(habits["base"], habits["real"]))}
+    habits["distance"] = {
+        "twin": _rounded(habit_distance(habits["twin"], habits["real"])),
+        "base": _rounded(habit_distance(habits["base"], habits["real"])),
+    }
     section["habits"] = habits
     section.update(sample_fields(len(real)))
     return section
@@ -434,8 +488,16 @@ class _ScoredOnce:
         return self.seen[key]
 
 
-def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, person_texts: list[str], data: dict,
-               progress: Progress) -> dict:
+def _decisions(
+    settings: Settings,
+    twin: TwinConfig,
+    local,
+    prompter,
+    records,
+    person_texts: list[str],
+    data: dict,
+    progress: Progress,
+) -> dict:
     from doppel.evaluation.baselines import OverlapPicker, longest_pick
     from doppel.evaluation.scenarios import configured_sets, deal_scenarios
     from doppel.inference.backends.transformers import TransformersBackend
@@ -472,8 +534,9 @@ def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, p
                 once = _ScoredOnce(backend, seen, base_only=who == "base")
                 # Every method, so the report shows what the others would have scored; the configured one
                 # is the product's own scoring (`decide`), so its accuracy is the product's accuracy.
-                by_method = {m: option_scores(once, prompter, messages, options, scoring=m, neutral=neutral)
-                             for m in SCORINGS}
+                by_method = {
+                    m: option_scores(once, prompter, messages, options, scoring=m, neutral=neutral) for m in SCORINGS
+                }
                 for method, scores in by_method.items():
                     decision = decide_from_scores(options, scores, abstain_below=0.0)
                     right = decision.choice == scenario.choice
@@ -481,16 +544,19 @@ def _decisions(settings: Settings, twin: TwinConfig, local, prompter, records, p
                     if method == scoring:
                         brier = sum((p - (o == scenario.choice)) ** 2 for o, p in decision.probabilities.items())
                         tally.scored[who].append((right, brier))
-                        item[who] = {"picked": decision.choice,
-                                     "p_choice": _rounded(decision.probabilities[scenario.choice])}
+                        item[who] = {
+                            "picked": decision.choice,
+                            "p_choice": _rounded(decision.probabilities[scenario.choice]),
+                        }
             tally.baselines["chance"].append(1 / len(options))
             tally.baselines["longest"].append(longest_pick(options, scenario.choice))
             tally.baselines["overlap"].append(overlap.pick(options, scenario.choice))
             items.append(item)
             done += 1
             progress("decisions", done, total)
-        results.append({"name": scenario_set.name, "source": scenario_set.source, **tally.summary(scoring),
-                        "items": items})
+        results.append(
+            {"name": scenario_set.name, "source": scenario_set.source, **tally.summary(scoring), "items": items}
+        )
         everything.add(tally)
     return {"scoring": scoring, "sets": results, "overall": everything.summary(scoring)}
 
@@ -505,7 +571,7 @@ class _DecisionTally:
         self.methods = {m: {"twin": [], "base": []} for m in SCORINGS}
         self.baselines: dict[str, list[float]] = {"chance": [], "longest": [], "overlap": []}
 
-    def add(self, other: "_DecisionTally") -> None:
+    def add(self, other: _DecisionTally) -> None:
         for who in self.scored:
             self.scored[who] += other.scored[who]
         for method, picks in other.methods.items():
@@ -526,9 +592,12 @@ class _DecisionTally:
             "longest": {"accuracy": _mean_or_none(self.baselines["longest"])},
             "overlap": {"accuracy": _mean_or_none(self.baselines["overlap"])},
             # McNemar's exact test on the scenarios where only one of twin and base was right.
-            "twin_vs_base": {"twin_only": paired["first_only"], "base_only": paired["second_only"],
-                             "p_value": _rounded(paired["p_value"]) if n else None,
-                             "significant": paired["significant"]},
+            "twin_vs_base": {
+                "twin_only": paired["first_only"],
+                "base_only": paired["second_only"],
+                "p_value": _rounded(paired["p_value"]) if n else None,
+                "significant": paired["significant"],
+            },
             "by_scoring": {m: {who: _mean_or_none(picks[who]) for who in picks} for m, picks in self.methods.items()},
             "scoring": scoring,
             **sample_fields(n),
@@ -542,8 +611,10 @@ def _mean_or_none(values: Sequence[float]) -> float | None:
 def _accuracy(scored: list[tuple[bool, float]]) -> dict:
     if not scored:
         return {"accuracy": None, "brier": None}
-    return {"accuracy": _rounded(sum(ok for ok, _ in scored) / len(scored)),
-            "brier": _rounded(statistics.fmean(b for _, b in scored))}
+    return {
+        "accuracy": _rounded(sum(ok for ok, _ in scored) / len(scored)),
+        "brier": _rounded(statistics.fmean(b for _, b in scored)),
+    }
 
 
 def _personality(classifier, probes: list[str], replies: list[str]) -> dict:

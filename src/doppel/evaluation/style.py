@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression

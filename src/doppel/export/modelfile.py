@@ -19,11 +19,10 @@ cache small while leaving room. It never exceeds the base model's own window.
 from __future__ import annotations
 
 import json
-import os
-import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
+from doppel.atomic import atomic_write
 from doppel.config import TwinConfig
 
 MIN_CONTEXT = 2048
@@ -118,7 +117,5 @@ def write_ollama_files(folder: Path, spec: Mapping) -> tuple[Path, Path]:
     paths = folder / "Modelfile", folder / "ollama.json"
     texts = modelfile(spec), json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
     for path, text in zip(paths, texts):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, text)
     return paths

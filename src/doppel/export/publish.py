@@ -35,6 +35,14 @@ def ollama_tags(version: Version, *, is_final: bool) -> list[str]:
     return [version.name, "latest"] if is_final else [version.name]
 
 
+def ollama_target(settings: Settings, twin: TwinConfig, version: Version) -> tuple[str, list[str]]:
+    """The Ollama model and tags ``version`` is pushed as; ``doppel distribute`` and :func:`publish` both use it,
+    so a version gets the same names on the hosts whichever way it went out."""
+    final = Registry(settings.resolved_models_dir).final(twin.name)
+    is_final = final is not None and final.name == version.name
+    return twin.inference.model or twin.name, ollama_tags(version, is_final=is_final)
+
+
 def publish(settings: Settings, twin: TwinConfig, version: Version, *, progress=None) -> Published:
     """Export ``version`` (merged, GGUF, Modelfile) and push it to ``export.hosts``. Never raises for a host:
     each one's outcome is in the result, so one host down does not stop the others (or the caller)."""
@@ -50,16 +58,16 @@ def publish(settings: Settings, twin: TwinConfig, version: Version, *, progress=
         result.error = f"{type(exc).__name__}: {exc}"
         return result
     if twin.export.hosts:
-        final = Registry(settings.resolved_models_dir).final(twin.name)
-        tags = ollama_tags(version, is_final=final is not None and final.name == version.name)
-        outcomes = distribute(exported.folder, twin.export.hosts, twin.inference.model or twin.name, tags)
+        model, tags = ollama_target(settings, twin, version)
+        outcomes = distribute(exported.folder, twin.export.hosts, model, tags)
         result.hosts = [_host_dict(o) for o in outcomes]
     return result
 
 
 def _host_dict(outcome) -> dict:
-    return {k: getattr(outcome, k) for k in ("host", "ok", "uploaded", "skipped", "seconds", "error")
-            if hasattr(outcome, k)}
+    return {
+        k: getattr(outcome, k) for k in ("host", "ok", "uploaded", "skipped", "seconds", "error") if hasattr(outcome, k)
+    }
 
 
-__all__ = ["FINAL", "Published", "ollama_tags", "publish"]
+__all__ = ["FINAL", "Published", "ollama_tags", "ollama_target", "publish"]

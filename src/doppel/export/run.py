@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
 import time
-import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
+from doppel.atomic import atomic_write_json
 from doppel.config import Settings, TwinConfig
 from doppel.registry import MANIFEST, Version
 
@@ -56,7 +55,11 @@ class ExportResult:
 
 
 def export_version(
-    settings: Settings, twin: TwinConfig, version: Version, *, quant: str | None = None,
+    settings: Settings,
+    twin: TwinConfig,
+    version: Version,
+    *,
+    quant: str | None = None,
     progress: Progress | None = None,
 ) -> ExportResult:
     from doppel.export import gguf
@@ -96,8 +99,9 @@ def export_version(
                     merge_version(settings, twin, version, merged)
             with step("convert"):
                 script = gguf.converter_script(settings.home)
-                gguf.convert(merged, f16, script=script, metadata=metadata, name=f"{twin.name} {version.name}",
-                             threads=threads)
+                gguf.convert(
+                    merged, f16, script=script, metadata=metadata, name=f"{twin.name} {version.name}", threads=threads
+                )
             built.add("f16")
         if quant != "f16":
             if gguf.is_current(target, metadata, quant):
@@ -169,11 +173,9 @@ def _record(version: Version, files: dict[str, Path], built: set[str]) -> None:
                 "file": rel,
                 "sha256": sha256_file(gguf_path),
                 "bytes": size,
-                "created_at": datetime.fromtimestamp(gguf_path.stat().st_mtime, timezone.utc).isoformat(),
+                "created_at": datetime.fromtimestamp(gguf_path.stat().st_mtime, UTC).isoformat(),
             }
-    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write_json(path, manifest, indent=2, default=str)
 
 
 def _sweep(folder: Path, stem: str) -> None:

@@ -13,8 +13,9 @@ the same tokens.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 Messages = Sequence[dict[str, str]]
 

@@ -30,8 +30,9 @@ always one of them and never depends on parsing free text.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from doppel.config import Persona
 from doppel.dataset.prompts import format_context
@@ -124,8 +125,15 @@ def resolved_scoring(scoring: str, backend) -> str:
     return scoring
 
 
-def option_scores(backend, prompter, messages: list[dict], options: Sequence[str], *, scoring: str = "pmi",
-                  neutral: list[dict] | None = None) -> list[float]:
+def option_scores(
+    backend,
+    prompter,
+    messages: list[dict],
+    options: Sequence[str],
+    *,
+    scoring: str = "pmi",
+    neutral: list[dict] | None = None,
+) -> list[float]:
     """Each option's score as the whole reply (its text, then the end of the turn); see the module docstring.
 
     ``neutral`` is the question asked without the situation (:func:`neutral_messages`); ``pmi`` and

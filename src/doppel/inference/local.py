@@ -29,7 +29,7 @@ class LocalTwin:
         self.lock = threading.RLock()
 
     @classmethod
-    def load(cls, settings: Settings, twin: TwinConfig, version: str | None = "final") -> "LocalTwin":
+    def load(cls, settings: Settings, twin: TwinConfig, version: str | None = "final") -> LocalTwin:
         base = resolve_base_model(twin.base_model, settings.home)
         if version is None:
             return cls(load_base(base), load_tokenizer(base))
@@ -37,7 +37,7 @@ class LocalTwin:
         return cls.from_version(base, found)
 
     @classmethod
-    def from_version(cls, base: ResolvedBase, version: Version) -> "LocalTwin":
+    def from_version(cls, base: ResolvedBase, version: Version) -> LocalTwin:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(version.tokenizer_dir)
@@ -93,5 +93,9 @@ class LocalTwin:
             text = text.split(s, 1)[0]
         ended = new.numel() > 0 and int(new[-1]) == self.tokenizer.eos_token_id
         finish = "stop" if ended or stop and len(new) < max_new_tokens else "length"
-        return Generation(text=text.strip(), prompt_tokens=int(ids.shape[1]), completion_tokens=int(new.shape[0]),
-                          finish_reason=finish)
+        return Generation(
+            text=text.strip(),
+            prompt_tokens=int(ids.shape[1]),
+            completion_tokens=int(new.shape[0]),
+            finish_reason=finish,
+        )

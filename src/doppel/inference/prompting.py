@@ -7,9 +7,9 @@ OpenAI-compatible server see the same tokens as in-process transformers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 from doppel.inference.backend import Messages
 

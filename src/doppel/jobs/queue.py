@@ -9,6 +9,7 @@ on any machines, from running trainings of one twin at once.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 
 import procrastinate
 import psycopg
@@ -58,7 +59,9 @@ def ensure_queue_schema(db: Database) -> None:
             # an UPDATE from any connection (psql, the reaper, an admin) resolves them.
             functions = conn.execute(
                 "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                "WHERE n.nspname = %s AND p.proname LIKE 'procrastinate%%'", (SCHEMA,)).fetchall()
+                "WHERE n.nspname = %s AND p.proname LIKE 'procrastinate%%'",
+                (SCHEMA,),
+            ).fetchall()
             for (signature,) in functions:
                 conn.execute(f"ALTER FUNCTION {signature} SET search_path = {SCHEMA}, public")
             log.info("installed the job queue's tables in schema %s", SCHEMA)
@@ -100,9 +103,9 @@ async def requeue(app: procrastinate.App, db: Database, run_id: int, twin: str, 
 
 
 def _now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def queue_depth(app: procrastinate.App) -> int:

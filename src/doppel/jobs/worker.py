@@ -38,8 +38,9 @@ async def run_in_child(settings: Settings, db: Database, run_id: int) -> None:
         if current is not None and current.cancel_requested:
             cancel_seen = cancel_seen or time.monotonic()
             # The loop stops at its next step; a process stuck elsewhere is ended.
-            if time.monotonic() - cancel_seen > settings.service.cancel_grace_seconds:
-                log.warning("run %s ignored its cancel for %ss; terminating", run_id, settings.service.cancel_grace_seconds)
+            grace = settings.service.cancel_grace_seconds
+            if time.monotonic() - cancel_seen > grace:
+                log.warning("run %s ignored its cancel for %ss; terminating", run_id, grace)
                 process.terminate()
                 await asyncio.sleep(2)
                 if process.is_alive():
@@ -64,11 +65,19 @@ async def reap(app: procrastinate.App, settings: Settings, db: Database) -> list
         step = run.progress.get("step")
         where = f"at step {step}/{run.progress.get('total_steps')}" if step else f"in stage {run.progress.get('stage')}"
         if run.job_id is None:
-            finish_run(db, run.id, "failed", error=f"the process training it ({run.host} pid {run.pid}) stopped "
-                       f"{where}: no heartbeat since {since}")
+            finish_run(
+                db,
+                run.id,
+                "failed",
+                error=f"the process training it ({run.host} pid {run.pid}) stopped {where}: no heartbeat since {since}",
+            )
         elif run.attempts >= settings.service.max_attempts:
-            finish_run(db, run.id, "failed", error=f"its worker died {run.attempts} times (last {where}, no heartbeat "
-                       f"since {since}); giving up")
+            finish_run(
+                db,
+                run.id,
+                "failed",
+                error=f"its worker died {run.attempts} times (last {where}, no heartbeat since {since}); giving up",
+            )
         else:
             update_run(db, run.id, message=f"worker {run.host} died {where}; resuming from the last checkpoint")
             await requeue(app, db, run.id, run.twin, run.job_id)
@@ -97,8 +106,9 @@ async def reaper_loop(app: procrastinate.App, settings: Settings, db: Database) 
         await asyncio.sleep(every)
 
 
-async def work(settings: Settings, db: Database, *, app: procrastinate.App | None = None,
-               install_signal_handlers: bool = True) -> None:
+async def work(
+    settings: Settings, db: Database, *, app: procrastinate.App | None = None, install_signal_handlers: bool = True
+) -> None:
     """Run a worker (queue, schedule, reaper) until cancelled or signalled.
 
     ``app``: an already opened queue App to share (``doppel serve``); by

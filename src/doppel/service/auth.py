@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from enum import Enum
+from enum import StrEnum
 
 from fastapi import HTTPException, Request, status
 
 from doppel.config import ServiceConfig
 
 
-class Access(str, Enum):
+class Access(StrEnum):
     READ = "read"
     ADMIN = "admin"
 

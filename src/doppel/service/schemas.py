@@ -87,16 +87,34 @@ class JobStatus(BaseModel):
     loss_history: list[list[float]] = []
 
     @classmethod
-    def from_run(cls, run, *, with_history: bool = True) -> "JobStatus":
+    def from_run(cls, run, *, with_history: bool = True) -> JobStatus:
         p = run.progress or {}
         return cls(
-            job_id=run.id, twin=run.twin, mode=p.get("mode", run.mode), state=run.state, trigger=run.trigger,
-            stage=p.get("stage"), step=p.get("step"), total_steps=p.get("total_steps"), epoch=p.get("epoch"),
-            epochs=p.get("epochs"), eta_seconds=p.get("eta_seconds") if run.state == "running" else None,
-            train_loss=p.get("train_loss"), val_loss=p.get("val_loss"), examples=p.get("examples"),
-            tokens_per_second=p.get("tokens_per_second"), queued_at=run.created_at, started_at=run.started_at,
-            finished_at=run.finished_at, heartbeat_at=run.heartbeat_at, version=run.version, message=run.message,
-            error=run.error, attempts=run.attempts, cancel_requested=run.cancel_requested, params=run.params,
+            job_id=run.id,
+            twin=run.twin,
+            mode=p.get("mode", run.mode),
+            state=run.state,
+            trigger=run.trigger,
+            stage=p.get("stage"),
+            step=p.get("step"),
+            total_steps=p.get("total_steps"),
+            epoch=p.get("epoch"),
+            epochs=p.get("epochs"),
+            eta_seconds=p.get("eta_seconds") if run.state == "running" else None,
+            train_loss=p.get("train_loss"),
+            val_loss=p.get("val_loss"),
+            examples=p.get("examples"),
+            tokens_per_second=p.get("tokens_per_second"),
+            queued_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            heartbeat_at=run.heartbeat_at,
+            version=run.version,
+            message=run.message,
+            error=run.error,
+            attempts=run.attempts,
+            cancel_requested=run.cancel_requested,
+            params=run.params,
             loss_history=p.get("loss_history", []) if with_history else [],
         )
 

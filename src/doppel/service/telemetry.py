@@ -27,8 +27,15 @@ def gpu_memory() -> dict:
             handle = pynvml.nvmlDeviceGetHandleByIndex(i)
             mem = pynvml.nvmlDeviceGetMemoryInfo(handle)
             name = pynvml.nvmlDeviceGetName(handle)
-            devices.append({"index": i, "name": name if isinstance(name, str) else name.decode(),
-                            "used_bytes": mem.used, "free_bytes": mem.free, "total_bytes": mem.total})
+            devices.append(
+                {
+                    "index": i,
+                    "name": name if isinstance(name, str) else name.decode(),
+                    "used_bytes": mem.used,
+                    "free_bytes": mem.free,
+                    "total_bytes": mem.total,
+                }
+            )
         return {"available": True, "devices": devices}
     finally:
         pynvml.nvmlShutdown()
@@ -42,25 +49,34 @@ class _Collector:
 
     def collect(self):
         runs = GaugeMetricFamily("doppel_runs", "Training runs by twin and state", labels=["twin", "state"])
-        step = GaugeMetricFamily("doppel_training_step_seconds", "Mean seconds per step of the running job",
-                                 labels=["twin"])
-        last = GaugeMetricFamily("doppel_last_success_timestamp_seconds", "When the last run succeeded",
-                                 labels=["twin"])
+        step = GaugeMetricFamily(
+            "doppel_training_step_seconds", "Mean seconds per step of the running job", labels=["twin"]
+        )
+        last = GaugeMetricFamily(
+            "doppel_last_success_timestamp_seconds", "When the last run succeeded", labels=["twin"]
+        )
         depth = GaugeMetricFamily("doppel_queue_depth", "Training jobs waiting in the queue")
         versions = GaugeMetricFamily("doppel_versions", "Versions on disk", labels=["twin"])
-        final = GaugeMetricFamily("doppel_final_val_loss", "Validation loss of the final version",
-                                  labels=["twin", "version"])
+        final = GaugeMetricFamily(
+            "doppel_final_val_loss", "Validation loss of the final version", labels=["twin", "version"]
+        )
         with self.db.connection() as conn:
-            counts = dict(((t, s), n) for t, s, n in conn.execute(
-                f"SELECT twin, state, count(*) FROM {SCHEMA}.runs GROUP BY twin, state").fetchall())
+            counts = dict(
+                ((t, s), n)
+                for t, s, n in conn.execute(
+                    f"SELECT twin, state, count(*) FROM {SCHEMA}.runs GROUP BY twin, state"
+                ).fetchall()
+            )
             running = conn.execute(
                 f"SELECT twin, (progress->>'step_seconds')::float FROM {SCHEMA}.runs WHERE state = 'running'"
             ).fetchall()
             successes = conn.execute(
                 f"SELECT twin, extract(epoch FROM max(finished_at)) FROM {SCHEMA}.runs "
-                f"WHERE state = 'succeeded' GROUP BY twin").fetchall()
+                f"WHERE state = 'succeeded' GROUP BY twin"
+            ).fetchall()
             waiting = conn.execute(
-                f"SELECT count(*) FROM {SCHEMA}.procrastinate_jobs WHERE status = 'todo'").fetchone()[0]
+                f"SELECT count(*) FROM {SCHEMA}.procrastinate_jobs WHERE status = 'todo'"
+            ).fetchone()[0]
         for twin in self.settings.twins:
             for state in STATES:
                 runs.add_metric([twin.name, state], counts.get((twin.name, state), 0))

@@ -15,7 +15,7 @@ so rows still stream one batch at a time.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql
@@ -34,9 +34,7 @@ def table_specs(cfg: ConversationSource) -> list[TableSpec]:
         f"{KEY}.{name}": getattr(cfg, name)
         for name in ("id_column", "conversation_id_column", "role_column", "content_column", "created_at_column")
     }
-    conversations = {
-        f"{KEY}.{name}": getattr(cfg, name) for name in ("conversation_pk_column", "user_id_column")
-    }
+    conversations = {f"{KEY}.{name}": getattr(cfg, name) for name in ("conversation_pk_column", "user_id_column")}
     optional = {f"{KEY}.metadata_column": cfg.metadata_column} if cfg.metadata_column else {}
     return [
         TableSpec(cfg.table, f"{KEY}.table", messages),

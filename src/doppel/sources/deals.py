@@ -8,7 +8,7 @@ Seed default::
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql
@@ -20,8 +20,15 @@ from doppel.sources.schema import TableSpec, check_tables
 from doppel.sources.stream import stream_rows
 
 KEY = "twins.sources.deals"
-_COLUMNS = ("id_column", "name_column", "stage_column", "amount_column", "notes_column", "owner_column",
-            "created_at_column")
+_COLUMNS = (
+    "id_column",
+    "name_column",
+    "stage_column",
+    "amount_column",
+    "notes_column",
+    "owner_column",
+    "created_at_column",
+)
 
 
 def table_specs(cfg: DealSource) -> list[TableSpec]:
@@ -52,6 +59,10 @@ def collect(conn: psycopg.Connection, persona: Persona, cfg: DealSource) -> Iter
             author=owner or "",
             text=notes or "",
             group=f"deals:{deal_id}",
-            fields={"deal_name": name or "", "deal_stage": stage or "", "deal_amount": amount,
-                    "prompt_kind": "fields"},  # the prompt is the deal's own fields
+            fields={
+                "deal_name": name or "",
+                "deal_stage": stage or "",
+                "deal_amount": amount,
+                "prompt_kind": "fields",
+            },  # the prompt is the deal's own fields
         )

@@ -12,7 +12,7 @@ more query, after the person's emails (at most ``limit`` of them) are read.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql

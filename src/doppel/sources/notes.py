@@ -8,7 +8,7 @@ Seed default::
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import sql

@@ -14,9 +14,9 @@ and there is no query per email.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 import psycopg
 from psycopg import sql
@@ -111,13 +111,17 @@ def find_parents(
     # A row in both branches comes twice, which changes nothing below.
     branches = []
     if by_thread:
-        branches.append(sql.SQL("SELECT * FROM ({c}) AS c WHERE c.thread = ANY(%(threads)s::text[])").format(c=candidates))
+        branches.append(
+            sql.SQL("SELECT * FROM ({c}) AS c WHERE c.thread = ANY(%(threads)s::text[])").format(c=candidates)
+        )
     if by_subject:
-        branches.append(sql.SQL(
-            "SELECT * FROM ({c}) AS c WHERE c.sent_at >= %(since)s AND EXISTS ("
-            "SELECT 1 FROM unnest(%(subjects)s::text[], %(times)s::timestamptz[]) AS w(key, sent_at) "
-            "WHERE w.key = c.subject_key AND c.sent_at < w.sent_at AND c.sent_at >= w.sent_at - %(window)s)"
-        ).format(c=candidates))
+        branches.append(
+            sql.SQL(
+                "SELECT * FROM ({c}) AS c WHERE c.sent_at >= %(since)s AND EXISTS ("
+                "SELECT 1 FROM unnest(%(subjects)s::text[], %(times)s::timestamptz[]) AS w(key, sent_at) "
+                "WHERE w.key = c.subject_key AND c.sent_at < w.sent_at AND c.sent_at >= w.sent_at - %(window)s)"
+            ).format(c=candidates)
+        )
     query = sql.SQL(
         "SELECT sender, recipient, subject, body, sent_at, thread, subject_key "
         "FROM ({branches}) AS found ORDER BY sent_at DESC, id DESC"

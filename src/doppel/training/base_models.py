@@ -45,7 +45,6 @@ class ResolvedBase:
     local_only: bool
 
 
-
 def quiet_transformers() -> None:
     """transformers draws its own progress bars for every load; ours are enough."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -142,9 +141,7 @@ def _check_causal_lm(resolved: ResolvedBase, cfg: BaseModelConfig) -> None:
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     try:
-        config = AutoConfig.from_pretrained(
-            resolved.path, revision=cfg.revision, local_files_only=resolved.local_only
-        )
+        config = AutoConfig.from_pretrained(resolved.path, revision=cfg.revision, local_files_only=resolved.local_only)
     except (OSError, ValueError) as exc:
         hint = "" if resolved.local_only is False else " (not a local folder, and allow_download is false)"
         raise BaseModelError(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import torch
 
@@ -141,14 +142,16 @@ def fit(
     def save(epoch: int, step_in_epoch: int) -> None:
         if checkpoint_dir is not None:
             checkpoints.save(
-                checkpoint_dir, result.steps, model, optimizer, scheduler,
+                checkpoint_dir,
+                result.steps,
+                model,
+                optimizer,
+                scheduler,
                 {"epoch": epoch, "step_in_epoch": step_in_epoch, "result": _result_state(result)},
             )
 
     def evaluate() -> LossResult | None:
-        return evaluate_loss(
-            model, val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement
-        )
+        return evaluate_loss(model, val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement)
 
     if evaluate_initial and result.steps == 0:
         # LoRA's B matrices start at zero, so this is exactly the base model's loss

@@ -11,9 +11,9 @@ from __future__ import annotations
 import codecs
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class LlamaCppBackend:
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
 
     @classmethod
-    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> "LlamaCppBackend":
+    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> LlamaCppBackend:
         lora: Path | None = None
         if twin.inference.gguf is not None:
             # A merged export already holds the adapter.

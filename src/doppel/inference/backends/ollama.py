@@ -8,7 +8,7 @@ sees the tokens it was trained on.
 from __future__ import annotations
 
 import json
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 
@@ -45,7 +45,9 @@ class OllamaBackend(RemoteBackend):
     def _generate(self, body: dict, stream: bool) -> httpx.Response:
         """POST /api/generate on the first host that has the model; a miss everywhere names the fix."""
         return self.hosts.post_to_model(
-            "/api/generate", {"model": self.model, **body, "stream": stream}, stream=stream,
+            "/api/generate",
+            {"model": self.model, **body, "stream": stream},
+            stream=stream,
             missing=lambda first: (
                 f"model {self.model!r} is not on any Ollama host ({', '.join(self.hosts.urls)}): {first}. Create it "
                 f"with `doppel export` and `doppel distribute` (or `ollama pull {self.model}` if it is published), "
@@ -126,5 +128,6 @@ class OllamaBackend(RemoteBackend):
             return [(str(t["token"]), float(t["logprob"])) for t in top]
         if not reply.get("response"):
             return None  # it generated an end token, which Ollama reports no log-probs for
-        raise BackendError("Ollama generated a token but listed no log-probs for it; scoring needs Ollama 0.12.11 or later")
-
+        raise BackendError(
+            "Ollama generated a token but listed no log-probs for it; scoring needs Ollama 0.12.11 or later"
+        )

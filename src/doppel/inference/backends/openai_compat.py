@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 
@@ -50,7 +50,9 @@ class OpenAICompatBackend(RemoteBackend):
 
     def _completions(self, body: dict, stream: bool) -> httpx.Response:
         return self.hosts.post_to_model(
-            "/completions", body, stream=stream,
+            "/completions",
+            body,
+            stream=stream,
             missing=lambda first: (
                 f"model {self.model!r} is not served at {', '.join(self.hosts.urls)}: {first}. Set "
                 "twin.inference.model to the name the server serves it under (GET /v1/models lists them)."
@@ -74,7 +76,7 @@ class OpenAICompatBackend(RemoteBackend):
             for line in response.iter_lines():
                 if not line.startswith("data:"):
                     continue  # blank separators, comments, event names
-                data = line[len("data:"):].strip()
+                data = line[len("data:") :].strip()
                 if data == "[DONE]":
                     done = True
                     break
@@ -108,7 +110,9 @@ class OpenAICompatBackend(RemoteBackend):
     scores_base = False
 
     def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
-        raise BackendError("an OpenAI-compatible server serves the twin only: the base model's scores are not available")
+        raise BackendError(
+            "an OpenAI-compatible server serves the twin only: the base model's scores are not available"
+        )
 
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         """Exact when the server echoes prompt log-probs (llama.cpp's and vLLM's do); else the prefix walk."""
@@ -130,13 +134,19 @@ class OpenAICompatBackend(RemoteBackend):
         for option in options:
             answer = self.prompter.answer_text(option)
             n_answer = len(self.prompter.encode(answer))
-            body = {"model": self.model, "prompt": prompt + answer, "max_tokens": 1, "temperature": 0.0,
-                    "echo": True, "logprobs": 1}
+            body = {
+                "model": self.model,
+                "prompt": prompt + answer,
+                "max_tokens": 1,
+                "temperature": 0.0,
+                "echo": True,
+                "logprobs": 1,
+            }
             try:
                 reply = _json(self._completions(body, stream=False))
             except BackendError:
                 return None
-            logprobs = (_first_choice(reply).get("logprobs") or {})
+            logprobs = _first_choice(reply).get("logprobs") or {}
             values, tokens = logprobs.get("token_logprobs") or [], logprobs.get("tokens") or []
             generated = int((reply.get("usage") or {}).get("completion_tokens", 1))
             # Count from the end (servers differ in how much of the prompt's start they echo): the answer's tokens
@@ -152,8 +162,14 @@ class OpenAICompatBackend(RemoteBackend):
         return scores
 
     def _next_token(self, text: str, attempt: int) -> Alternatives | None:
-        body = {"model": self.model, "prompt": text, "max_tokens": 1, "temperature": 0.0, "logprobs": TOP_LOGPROBS,
-                "seed": attempt}
+        body = {
+            "model": self.model,
+            "prompt": text,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": TOP_LOGPROBS,
+            "seed": attempt,
+        }
         if attempt:
             # top_k and min_p are vLLM / llama.cpp extensions; both cut the candidates before temperature.
             body.update(temperature=HOT_TEMPERATURE, top_p=1.0, top_k=100, min_p=0.0)
@@ -164,7 +180,6 @@ class OpenAICompatBackend(RemoteBackend):
         if not choice.get("text"):
             return None  # it generated an end token, which llama.cpp reports no log-probs for
         raise BackendError("the server generated a token but listed no log-probs for it (logprobs unsupported?)")
-
 
 
 def _json(response: httpx.Response) -> dict:

@@ -11,7 +11,7 @@ prefix costs one request.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -46,12 +46,17 @@ class HostPool:
         self._first = 0
 
     def send(
-        self, method: str, path: str, *, json: dict | None = None, stream: bool = False,
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        stream: bool = False,
         skip: Callable[[httpx.Response], str | None] | None = None,
     ) -> tuple[str, httpx.Response]:
         """The first host's answer that is not a failure; ``skip`` names other replies to move past."""
         failures: list[str] = []
-        order = self.urls[self._first:] + self.urls[: self._first]
+        order = self.urls[self._first :] + self.urls[: self._first]
         for url in order:
             try:
                 response = self.client.send(self.client.build_request(method, url + path, json=json), stream=stream)
@@ -69,8 +74,9 @@ class HostPool:
             return url, response
         raise HostsFailed(failures)
 
-    def post_to_model(self, path: str, body: dict, *, stream: bool, missing: Callable[[str], str],
-                      refused: str) -> httpx.Response:
+    def post_to_model(
+        self, path: str, body: dict, *, stream: bool, missing: Callable[[str], str], refused: str
+    ) -> httpx.Response:
         """POST to the first host serving the model. A 404 from every host raises ``missing(first 404 text)``
         (how to get the model there); any other non-200 raises ``refused`` with the host's message."""
         not_found: list[str] = []
@@ -135,7 +141,7 @@ def score_by_prefix_walk(prompter: Prompter, messages: Messages, options: Sequen
                 seen[prefix] = next_token_alternatives(ask, prompt + decode(prefix))
             before, after = decode(prefix), decode(ids[: k + 1])
             # Text of token k in context: SentencePiece tokens carry their leading space only in context.
-            piece = after[len(before):] if after.startswith(before) else decode([ids[k]])
+            piece = after[len(before) :] if after.startswith(before) else decode([ids[k]])
             is_end = decode([ids[k]]) == prompter.end_of_turn
             total += lookup(seen[prefix], piece, prompter.end_of_turn if is_end else None)
         scores.append(total)
@@ -193,4 +199,3 @@ class RemoteBackend:
 
     def close(self) -> None:
         self.hosts.close()
-

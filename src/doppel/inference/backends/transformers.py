@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
-from typing import Iterator, Sequence
 
 import torch
 
@@ -28,7 +28,7 @@ class TransformersBackend:
         self.version = local.version.name if local.version is not None else None
 
     @classmethod
-    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> "TransformersBackend":
+    def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> TransformersBackend:
         base = resolve_base_model(twin.base_model, settings.home)
         if version is None:
             local = LocalTwin(load_base(base), None)
@@ -45,7 +45,10 @@ class TransformersBackend:
 
     def chat(self, messages: Messages, sampling: Sampling) -> Generation:
         return self.local.generate(
-            list(messages), max_new_tokens=sampling.max_tokens, temperature=sampling.temperature, seed=sampling.seed,
+            list(messages),
+            max_new_tokens=sampling.max_tokens,
+            temperature=sampling.temperature,
+            seed=sampling.seed,
             stop=sampling.stop,
         )
 
@@ -59,8 +62,12 @@ class TransformersBackend:
         def run():
             try:
                 result["g"] = self.local.generate(
-                    list(messages), max_new_tokens=sampling.max_tokens, temperature=sampling.temperature,
-                    seed=sampling.seed, stop=sampling.stop, streamer=streamer,
+                    list(messages),
+                    max_new_tokens=sampling.max_tokens,
+                    temperature=sampling.temperature,
+                    seed=sampling.seed,
+                    stop=sampling.stop,
+                    streamer=streamer,
                 )
             except BaseException as exc:  # surfaced to the reader below
                 failure.append(exc)

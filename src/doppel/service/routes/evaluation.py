@@ -24,8 +24,13 @@ def _version(state: State, twin: str | None, version: str) -> Version:
         raise HTTPException(404, str(exc)) from None
 
 
-@router.post("/evaluate", status_code=202, response_model=Queued, dependencies=[ADMIN],
-             responses={404: {"description": "unknown twin or version"}})
+@router.post(
+    "/evaluate",
+    status_code=202,
+    response_model=Queued,
+    dependencies=[ADMIN],
+    responses={404: {"description": "unknown twin or version"}},
+)
 async def evaluate(state: State, body: EvaluateRequest | None = None):
     """Queue a full scorecard of a version (default final); watch it at /api/training/status?job_id=."""
     body = body or EvaluateRequest()
@@ -35,12 +40,20 @@ async def evaluate(state: State, body: EvaluateRequest | None = None):
         run_id = await enqueue(state.queue, state.db, version.twin, "evaluate", params, trigger="api")
     except RunConflict as exc:  # evaluations do not conflict with training; kept for safety
         return JSONResponse(status_code=409, content={"detail": str(exc), "job_id": exc.run_id})
-    return Queued(job_id=run_id, twin=version.twin, mode="evaluate", state="queued",
-                  status_url=f"/api/training/status?job_id={run_id}")
+    return Queued(
+        job_id=run_id,
+        twin=version.twin,
+        mode="evaluate",
+        state="queued",
+        status_url=f"/api/training/status?job_id={run_id}",
+    )
 
 
-@router.get("/versions/{version}/scorecard", dependencies=[READ],
-            responses={404: {"description": "unknown version, or not evaluated yet"}})
+@router.get(
+    "/versions/{version}/scorecard",
+    dependencies=[READ],
+    responses={404: {"description": "unknown version, or not evaluated yet"}},
+)
 async def scorecard(version: str, state: State, twin: str | None = Query(None)) -> dict:
     """The version's scorecard, with the human review numbers as they stand now."""
     found = _version(state, twin, version)
@@ -50,8 +63,12 @@ async def scorecard(version: str, state: State, twin: str | None = Query(None)) 
         raise HTTPException(404, str(exc)) from None
 
 
-@router.get("/versions/{version}/report", dependencies=[READ], response_class=HTMLResponse,
-            responses={404: {"description": "unknown version, or not evaluated yet"}})
+@router.get(
+    "/versions/{version}/report",
+    dependencies=[READ],
+    response_class=HTMLResponse,
+    responses={404: {"description": "unknown version, or not evaluated yet"}},
+)
 async def report(version: str, state: State, twin: str | None = Query(None)):
     """The version's self-contained HTML report (rebuilt so its human-review numbers are current)."""
     found = _version(state, twin, version)
@@ -67,8 +84,12 @@ async def report(version: str, state: State, twin: str | None = Query(None)):
     return HTMLResponse(await run_in_threadpool(build))
 
 
-@router.get("/versions/{version}/card", dependencies=[READ], response_class=PlainTextResponse,
-            responses={404: {"description": "unknown version, or it has no data-set card"}})
+@router.get(
+    "/versions/{version}/card",
+    dependencies=[READ],
+    response_class=PlainTextResponse,
+    responses={404: {"description": "unknown version, or it has no data-set card"}},
+)
 def card(version: str, state: State, twin: str | None = Query(None)):
     """The data-set card of the version (markdown): what it was trained on, and what was left out."""
     found = _version(state, twin, version)

@@ -37,8 +37,15 @@ async def models(state: State):
     for twin in state.settings.twins:
         final = registry.final(twin.name)
         created = int(final.path.stat().st_mtime) if final is not None else 0
-        data.append({"id": twin.name, "object": "model", "created": created, "owned_by": "doppel",
-                     "version": final.name if final is not None else None})
+        data.append(
+            {
+                "id": twin.name,
+                "object": "model",
+                "created": created,
+                "owned_by": "doppel",
+                "version": final.name if final is not None else None,
+            }
+        )
     return {"object": "list", "data": data}
 
 
@@ -54,25 +61,42 @@ def _messages(body: ChatCompletionRequest, persona) -> list[dict[str, str]]:
 @router.post("/chat/completions", dependencies=[READ])
 async def chat_completions(body: ChatCompletionRequest, state: State):
     if body.model not in {t.name for t in state.settings.twins}:
-        return openai_error(404, f"The model `{body.model}` does not exist; known: "
-                            f"{', '.join(t.name for t in state.settings.twins)}", "invalid_request_error", "model")
+        return openai_error(
+            404,
+            f"The model `{body.model}` does not exist; known: {', '.join(t.name for t in state.settings.twins)}",
+            "invalid_request_error",
+            "model",
+        )
     twin = await loaded_twin(state, body.model)
     try:
         messages = _messages(body, twin.config.persona)
     except HTTPException as exc:
         return openai_error(422, exc.detail["message"], "invalid_request_error", "messages")
     stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
-    kwargs = dict(max_tokens=body.max_completion_tokens or body.max_tokens, temperature=body.temperature,
-                  seed=body.seed or 0, stop=stop)
+    kwargs = dict(
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        seed=body.seed or 0,
+        stop=stop,
+    )
     created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
     try:
         if not body.stream:
             reply = await run_in_threadpool(twin.complete, messages, **kwargs)
             return {
-                "id": cid, "object": "chat.completion", "created": created, "model": twin.name,
+                "id": cid,
+                "object": "chat.completion",
+                "created": created,
+                "model": twin.name,
                 "system_fingerprint": f"{twin.name}@{twin.version}",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text},
-                             "finish_reason": reply.finish_reason, "logprobs": None}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.text},
+                        "finish_reason": reply.finish_reason,
+                        "logprobs": None,
+                    }
+                ],
                 "usage": _usage(reply),
             }
         pieces = await run_in_threadpool(twin.stream_messages, messages, **kwargs)
@@ -82,9 +106,14 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
         return openai_error(502, str(exc), "server_error")
 
     def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> str:
-        data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": twin.name,
-                "system_fingerprint": f"{twin.name}@{twin.version}",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        data = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": twin.name,
+            "system_fingerprint": f"{twin.name}@{twin.version}",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
         if usage is not None:
             data["usage"] = usage
         return f"data: {json.dumps(data)}\n\n"
@@ -97,7 +126,8 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
         return chunk(delta)
 
     events = stream_events(
-        pieces, piece,
+        pieces,
+        piece,
         lambda reply: chunk({}, reply.finish_reason, _usage(reply)) + "data: [DONE]\n\n",
         lambda exc: f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n",
     )
@@ -105,8 +135,11 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
 
 
 def _usage(reply) -> dict:
-    return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-            "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
 
 
 async def validation_as_openai(request: Request, exc: RequestValidationError):

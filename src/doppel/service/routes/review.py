@@ -31,8 +31,12 @@ def _http(exc: ReviewError) -> HTTPException:
 
 
 @router.get("/next", dependencies=[READ], responses={404: {"description": "version not evaluated yet"}})
-async def next_review(state: State, reviewer: str = Query(..., min_length=1, max_length=200),
-                      twin: str | None = Query(None), version: str = Query("final")) -> dict:
+async def next_review(
+    state: State,
+    reviewer: str = Query(..., min_length=1, max_length=200),
+    twin: str | None = Query(None),
+    version: str = Query("final"),
+) -> dict:
     """A held-out prompt with the person's real reply and the twin's, as "1" and "2" in a blind order."""
     found, folder = _folder(state, twin, version)
     try:
@@ -47,8 +51,15 @@ async def review(body: ReviewRequest, state: State) -> dict:
     found, folder = _folder(state, body.twin, body.version)
     try:
         result = await run_in_threadpool(
-            submit_review, state.db, folder, found.twin, found.name, pair_id=body.pair_id,
-            reviewer=body.reviewer, picked=body.picked, score=body.score,
+            submit_review,
+            state.db,
+            folder,
+            found.twin,
+            found.name,
+            pair_id=body.pair_id,
+            reviewer=body.reviewer,
+            picked=body.picked,
+            score=body.score,
         )
     except ReviewError as exc:
         raise _http(exc) from None

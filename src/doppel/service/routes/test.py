@@ -25,6 +25,10 @@ async def test(body: TestRequest, state: State):
     except BackendError as exc:
         raise HTTPException(502, str(exc)) from None
     return TestReply(
-        reply=reply.text, twin=reply.twin, version=reply.version, latency_ms=reply.latency_ms,
-        prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens,
+        reply=reply.text,
+        twin=reply.twin,
+        version=reply.version,
+        latency_ms=reply.latency_ms,
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
     )

@@ -16,30 +16,55 @@ from doppel.training.base_models import context_length
 router = APIRouter(prefix="/api", tags=["training"])
 
 
-@router.post("/train", status_code=202, response_model=Queued, dependencies=[ADMIN],
-             responses={409: {"description": "a run for this twin is already queued or running"}})
+@router.post(
+    "/train",
+    status_code=202,
+    response_model=Queued,
+    dependencies=[ADMIN],
+    responses={409: {"description": "a run for this twin is already queued or running"}},
+)
 async def train(body: TrainRequest, state: State):
     """Queue a training run. While the twin has one queued or running, answers 409 with that run's id."""
     twin = state.twin(body.twin)
     limit = await run_in_threadpool(context_length, twin.base_model, state.settings.home)
     if body.max_length is not None and limit and body.max_length > limit:
-        raise RequestValidationError([{
-            "type": "less_than_equal", "loc": ("body", "max_length"), "input": body.max_length,
-            "msg": f"Input should be less than or equal to {limit} (the base model's context length)",
-        }])
+        raise RequestValidationError(
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ("body", "max_length"),
+                    "input": body.max_length,
+                    "msg": f"Input should be less than or equal to {limit} (the base model's context length)",
+                }
+            ]
+        )
     try:
         run_id = await enqueue(state.queue, state.db, twin.name, body.mode, body.overrides(), trigger="api")
     except RunConflict as exc:
-        return JSONResponse(status_code=409, content={
-            "detail": str(exc), "job_id": exc.run_id, "state": exc.state, "twin": twin.name,
-        })
-    return Queued(job_id=run_id, twin=twin.name, mode=body.mode, state="queued",
-                  status_url=f"/api/training/status?twin={twin.name}")
+        return JSONResponse(
+            status_code=409,
+            content={
+                "detail": str(exc),
+                "job_id": exc.run_id,
+                "state": exc.state,
+                "twin": twin.name,
+            },
+        )
+    return Queued(
+        job_id=run_id,
+        twin=twin.name,
+        mode=body.mode,
+        state="queued",
+        status_url=f"/api/training/status?twin={twin.name}",
+    )
 
 
 @router.get("/training/status", response_model=JobStatus, dependencies=[READ])
-def status(state: State, twin: str | None = Query(None, description="Default: the config's first twin."),
-           job_id: int | None = Query(None, description="A specific run instead of the twin's current or last.")):
+def status(
+    state: State,
+    twin: str | None = Query(None, description="Default: the config's first twin."),
+    job_id: int | None = Query(None, description="A specific run instead of the twin's current or last."),
+):
     """The twin's current run, or its last one: state, progress, losses, ETA, version, error."""
     if job_id is not None:
         run = get_run(state.db, job_id)

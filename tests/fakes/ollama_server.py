@@ -1,4 +1,4 @@
-"""Real HTTP servers, answering with a real model, for the remote backends to talk to.
+"""A real HTTP server speaking Ollama's documented API, answering with a real model.
 
 * :func:`ollama_protocol_server`: a small FastAPI app that speaks Ollama's documented HTTP API
   (docs/api.md: ``/api/generate``, ``/api/tags``, ``/api/version``, blobs, ``/api/create``,
@@ -6,8 +6,6 @@
   itself cannot be installed where the tests run.
 * :func:`ollama_hub_server`: the same server with no model loaded, as a fresh Ollama host looks to
   ``doppel distribute``; yields its :class:`OllamaStore` (blobs, created models, request counts).
-* :func:`llamacpp_openai_server`: llama-cpp-python's own OpenAI-compatible server, unmodified, in a
-  subprocess.
 """
 
 from __future__ import annotations
@@ -17,69 +15,130 @@ import json
 import os
 import random
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-# llama.cpp's worker threads spin at barriers; on a small shared box (2 cores, other jobs running) two of
-# them stalled a 135M model's first request for 8-50 s where one thread takes 0.2 s.
-THREADS = int(os.environ.get("DOPPEL_TEST_LLAMA_THREADS", "1"))
+from tests.fakes.llamacpp_server import THREADS
+from tests.fakes.uvicorn_thread import serve_in_thread
+
 OLLAMA_VERSION = "0.12.11"  # the first release whose /api/generate lists logprobs
 
 # Top-level fields of POST /api/generate (docs/api.md) and the JSON types each accepts.
 GENERATE_FIELDS: dict[str, tuple[str, ...]] = {
-    "model": ("string",), "prompt": ("string",), "suffix": ("string",), "images": ("array",),
-    "format": ("string", "object"), "options": ("object",), "system": ("string",), "template": ("string",),
-    "stream": ("bool",), "raw": ("bool",), "keep_alive": ("string", "number"), "context": ("array",),
-    "think": ("bool", "string"), "logprobs": ("bool",), "top_logprobs": ("number",),
+    "model": ("string",),
+    "prompt": ("string",),
+    "suffix": ("string",),
+    "images": ("array",),
+    "format": ("string", "object"),
+    "options": ("object",),
+    "system": ("string",),
+    "template": ("string",),
+    "stream": ("bool",),
+    "raw": ("bool",),
+    "keep_alive": ("string", "number"),
+    "context": ("array",),
+    "think": ("bool", "string"),
+    "logprobs": ("bool",),
+    "top_logprobs": ("number",),
 }
 # Modelfile parameters accepted in "options", by kind (docs/api.md "Generate request (With options)").
 OPTION_KINDS: dict[str, str] = {
-    **dict.fromkeys(["num_keep", "seed", "num_predict", "top_k", "repeat_last_n", "mirostat", "num_ctx",
-                     "num_batch", "num_gpu", "main_gpu", "num_thread"], "integer"),
-    **dict.fromkeys(["top_p", "min_p", "typical_p", "temperature", "repeat_penalty", "presence_penalty",
-                     "frequency_penalty", "mirostat_tau", "mirostat_eta"], "float"),
+    **dict.fromkeys(
+        [
+            "num_keep",
+            "seed",
+            "num_predict",
+            "top_k",
+            "repeat_last_n",
+            "mirostat",
+            "num_ctx",
+            "num_batch",
+            "num_gpu",
+            "main_gpu",
+            "num_thread",
+        ],
+        "integer",
+    ),
+    **dict.fromkeys(
+        [
+            "top_p",
+            "min_p",
+            "typical_p",
+            "temperature",
+            "repeat_penalty",
+            "presence_penalty",
+            "frequency_penalty",
+            "mirostat_tau",
+            "mirostat_eta",
+        ],
+        "float",
+    ),
     **dict.fromkeys(["penalize_newline", "numa", "low_vram", "vocab_only", "use_mmap", "use_mlock"], "boolean"),
     "stop": "stop",
 }
-GO_TYPES = {"model": "string", "prompt": "string", "suffix": "string", "images": "[]api.ImageData",
-            "format": "json.RawMessage", "options": "map[string]interface {}", "system": "string",
-            "template": "string", "stream": "bool", "raw": "bool", "keep_alive": "api.Duration",
-            "context": "[]int", "think": "api.ThinkValue", "logprobs": "bool", "top_logprobs": "int"}
+GO_TYPES = {
+    "model": "string",
+    "prompt": "string",
+    "suffix": "string",
+    "images": "[]api.ImageData",
+    "format": "json.RawMessage",
+    "options": "map[string]interface {}",
+    "system": "string",
+    "template": "string",
+    "stream": "bool",
+    "raw": "bool",
+    "keep_alive": "api.Duration",
+    "context": "[]int",
+    "think": "api.ThinkValue",
+    "logprobs": "bool",
+    "top_logprobs": "int",
+}
 # POST /api/create's fields (docs/api.md "Create a Model"; "name" and "quantization" are the deprecated spellings).
 CREATE_FIELDS: dict[str, tuple[str, ...]] = {
-    "model": ("string",), "from": ("string",), "files": ("object",), "adapters": ("object",),
-    "template": ("string",), "license": ("string", "array"), "system": ("string",), "parameters": ("object",),
-    "messages": ("array",), "stream": ("bool",), "quantize": ("string",), "renderer": ("string",),
-    "parser": ("string",), "name": ("string",), "quantization": ("string",),
+    "model": ("string",),
+    "from": ("string",),
+    "files": ("object",),
+    "adapters": ("object",),
+    "template": ("string",),
+    "license": ("string", "array"),
+    "system": ("string",),
+    "parameters": ("object",),
+    "messages": ("array",),
+    "stream": ("bool",),
+    "quantize": ("string",),
+    "renderer": ("string",),
+    "parser": ("string",),
+    "name": ("string",),
+    "quantization": ("string",),
 }
-CREATE_GO_TYPES = {**dict.fromkeys(CREATE_FIELDS, "string"), "files": "map[string]string",
-                   "adapters": "map[string]string", "license": "interface {}", "parameters": "map[string]interface {}",
-                   "messages": "[]api.Message", "stream": "bool"}
+CREATE_GO_TYPES = {
+    **dict.fromkeys(CREATE_FIELDS, "string"),
+    "files": "map[string]string",
+    "adapters": "map[string]string",
+    "license": "interface {}",
+    "parameters": "map[string]interface {}",
+    "messages": "[]api.Message",
+    "stream": "bool",
+}
 COPY_FIELDS = {"source": ("string",), "destination": ("string",)}
 DELETE_FIELDS = {"model": ("string",), "name": ("string",)}
 # manifest.BlobsPath accepts only these; Ollama stores the blob as blobs/sha256-<hex>.
 DIGEST = re.compile(r"sha256[:-][0-9a-fA-F]{64}")
 # model.ParseName, roughly: [host/][namespace/]model[:tag].
-MODEL_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,79}/){0,2}[A-Za-z0-9][A-Za-z0-9_.-]{0,79}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+MODEL_NAME = re.compile(
+    r"([A-Za-z0-9][A-Za-z0-9_.-]{0,79}/){0,2}"  # host/, namespace/
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}"  # model
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,79})?"  # :tag
+)
 
 
 def _json_type(value) -> str:
@@ -95,7 +154,7 @@ def _json_type(value) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Refused(Exception):
@@ -116,8 +175,9 @@ def _check_fields(body, fields: dict[str, tuple[str, ...]], go_types: dict[str, 
             raise _Refused(400, f'json: unknown field "{key}"')
         kind = _json_type(value)
         if kind != "null" and kind not in fields[key]:
-            raise _Refused(400, f"json: cannot unmarshal {kind} into Go struct field {struct}.{key} "
-                                f"of type {go_types[key]}")
+            raise _Refused(
+                400, f"json: cannot unmarshal {kind} into Go struct field {struct}.{key} of type {go_types[key]}"
+            )
     return body
 
 
@@ -143,7 +203,9 @@ def _check_generate(body) -> dict:
     """
     _check_fields(body, GENERATE_FIELDS, GO_TYPES, "GenerateRequest")
     if body.get("top_logprobs") is not None and not float(body["top_logprobs"]).is_integer():
-        raise _Refused(400, "json: cannot unmarshal number into Go struct field GenerateRequest.top_logprobs of type int")
+        raise _Refused(
+            400, "json: cannot unmarshal number into Go struct field GenerateRequest.top_logprobs of type int"
+        )
     if not body.get("model"):
         raise _Refused(400, "model is required")
     if not 0 <= int(body.get("top_logprobs") or 0) <= 20:
@@ -171,11 +233,15 @@ def _check_create(body) -> dict:
     for key in ("files", "adapters"):
         for digest in (body.get(key) or {}).values():
             if not isinstance(digest, str):
-                raise _Refused(400, f"json: cannot unmarshal {_json_type(digest)} into Go struct field "
-                                    f"CreateRequest.{key} of type string")
+                raise _Refused(
+                    400,
+                    f"json: cannot unmarshal {_json_type(digest)} into Go struct field "
+                    f"CreateRequest.{key} of type string",
+                )
     if "typical_p" in (body.get("parameters") or {}):
-        raise _Refused(400, "typical_p is deprecated and cannot be set as a model parameter; "
-                            "pass it as a request option instead")
+        raise _Refused(
+            400, "typical_p is deprecated and cannot be set as a model parameter; pass it as a request option instead"
+        )
     for path, digest in (body.get("files") or {}).items():
         if path == "." or any(part in ("", ".", "..") for part in path.split("/")) or any(c in path for c in "\\:"):
             raise _Refused(400, f"file path must be relative: {path}")
@@ -221,10 +287,21 @@ class OllamaStore:
     def tag(self, name: str) -> dict:
         """The model's /api/tags entry."""
         record = self.models[name]
-        return {"name": name, "model": name, "modified_at": record["modified_at"], "size": record["size"],
-                "digest": record["digest"],
-                "details": {"parent_model": "", "format": "gguf", "family": "", "families": None,
-                            "parameter_size": "", "quantization_level": ""}}
+        return {
+            "name": name,
+            "model": name,
+            "modified_at": record["modified_at"],
+            "size": record["size"],
+            "digest": record["digest"],
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "",
+                "families": None,
+                "parameter_size": "",
+                "quantization_level": "",
+            },
+        }
 
     def create(self, name: str, req: dict) -> list[dict]:
         """Progress lines as /api/create streams them, ending in success or an error (then nothing is made)."""
@@ -255,9 +332,13 @@ class OllamaStore:
                 events.append({"status": f"creating {kind} layer"})
         events.append({"status": "writing manifest"})
         manifest = json.dumps({"schemaVersion": 2, "layers": layers}, sort_keys=True).encode()
-        record = {"digest": hashlib.sha256(manifest).hexdigest(), "size": sum(layer["size"] for layer in layers),
-                  "modified_at": _now(), "files": dict(files),
-                  **{k: req[k] for k in ("template", "system", "parameters", "license") if k in req}}
+        record = {
+            "digest": hashlib.sha256(manifest).hexdigest(),
+            "size": sum(layer["size"] for layer in layers),
+            "modified_at": _now(),
+            "files": dict(files),
+            **{k: req[k] for k in ("template", "system", "parameters", "license") if k in req},
+        }
         with self.lock:
             self.models[name] = record
         return events + [{"status": "success"}]
@@ -289,7 +370,11 @@ class _OllamaModel:
         from doppel.inference.backends.llamacpp import load_llama
 
         self.llm = load_llama(
-            str(gguf), lora_path=str(lora) if lora else None, n_ctx=2048, n_threads=threads, n_threads_batch=threads,
+            str(gguf),
+            lora_path=str(lora) if lora else None,
+            n_ctx=2048,
+            n_threads=threads,
+            n_threads_batch=threads,
             verbose=False,
         )
         self.name = name if ":" in name else f"{name}:latest"
@@ -302,11 +387,19 @@ class _OllamaModel:
     def tag(self) -> dict:
         stat = self.gguf.stat()
         return {
-            "name": self.name, "model": self.name,
-            "modified_at": datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat().replace("+00:00", "Z"),
-            "size": stat.st_size, "digest": hashlib.sha256(f"{self.gguf}:{stat.st_size}".encode()).hexdigest(),
-            "details": {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
-                        "parameter_size": "135M", "quantization_level": "Q4_1"},
+            "name": self.name,
+            "model": self.name,
+            "modified_at": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat().replace("+00:00", "Z"),
+            "size": stat.st_size,
+            "digest": hashlib.sha256(f"{self.gguf}:{stat.st_size}".encode()).hexdigest(),
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "llama",
+                "families": ["llama"],
+                "parameter_size": "135M",
+                "quantization_level": "Q4_1",
+            },
         }
 
     def template(self, prompt: str, system: str | None) -> str:
@@ -328,8 +421,11 @@ class _OllamaModel:
             best = np.argpartition(-logprobs, top)[:top]
             best = best[np.argsort(-logprobs[best])]
             entry["top_logprobs"] = [
-                {"token": self._text(int(i)).decode("utf-8", "replace"), "logprob": float(logprobs[i]),
-                 "bytes": list(self._text(int(i)))}
+                {
+                    "token": self._text(int(i)).decode("utf-8", "replace"),
+                    "logprob": float(logprobs[i]),
+                    "bytes": list(self._text(int(i))),
+                }
                 for i in best
             ]
         return entry
@@ -368,8 +464,11 @@ class _OllamaModel:
             pending, held, held_logprobs = b"", "", []
             reason, first_token_at = "length", None
             for token in self.llm.generate(
-                tokens, temp=float(opts.get("temperature", 0.8)), top_k=int(opts.get("top_k", 40)),
-                top_p=float(opts.get("top_p", 0.9)), min_p=float(opts.get("min_p", 0.0)),
+                tokens,
+                temp=float(opts.get("temperature", 0.8)),
+                top_k=int(opts.get("top_k", 40)),
+                top_p=float(opts.get("top_p", 0.9)),
+                min_p=float(opts.get("min_p", 0.0)),
                 repeat_penalty=float(opts.get("repeat_penalty", 1.1)),
                 presence_penalty=float(opts.get("presence_penalty", 0.0)),
                 frequency_penalty=float(opts.get("frequency_penalty", 0.0)),
@@ -408,10 +507,14 @@ class _OllamaModel:
         finished = time.monotonic_ns()
         first_token_at = first_token_at or finished
         final = {
-            "done": True, "done_reason": reason,
-            "total_duration": finished - started, "load_duration": max(loaded - started, 1),
-            "prompt_eval_count": len(tokens), "prompt_eval_duration": max(first_token_at - loaded, 1),
-            "eval_count": len(generated), "eval_duration": max(finished - first_token_at, 1),
+            "done": True,
+            "done_reason": reason,
+            "total_duration": finished - started,
+            "load_duration": max(loaded - started, 1),
+            "prompt_eval_count": len(tokens),
+            "prompt_eval_duration": max(first_token_at - loaded, 1),
+            "eval_count": len(generated),
+            "eval_duration": max(finished - first_token_at, 1),
         }
         if not req.get("raw"):
             final["context"] = list(tokens) + generated  # raw mode returns no context (docs/api.md)
@@ -539,7 +642,7 @@ def ollama_app(model: _OllamaModel | None, store: OllamaStore | None = None):
         except _Refused as exc:
             return refuse(exc)
         if model is None or not model.matches(req["model"]):
-            if (req["model"] if ":" in req["model"] else f'{req["model"]}:latest') in store.models:
+            if (req["model"] if ":" in req["model"] else f"{req['model']}:latest") in store.models:
                 return refuse(_Refused(400, "this test server does not run created models"))
             return refuse(_Refused(404, f'model "{req["model"]}" not found, try pulling it first'))
         head = {"model": req["model"]}
@@ -551,6 +654,7 @@ def ollama_app(model: _OllamaModel | None, store: OllamaStore | None = None):
             return refuse(exc)
 
         if req.get("stream") is False:
+
             def whole() -> dict:
                 text, logprobs, final = "", [], {}
                 for chunk in model.generate(req, tokens):
@@ -582,36 +686,17 @@ def ollama_app(model: _OllamaModel | None, store: OllamaStore | None = None):
 
 
 @contextmanager
-def _serve_in_thread(app) -> Iterator[str]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-
-
-@contextmanager
 def ollama_protocol_server(
-    gguf: Path, lora: Path | None, model: str, threads: int = THREADS, store: OllamaStore | None = None,
+    gguf: Path,
+    lora: Path | None,
+    model: str,
+    threads: int = THREADS,
+    store: OllamaStore | None = None,
 ) -> Iterator[str]:
     """A local server enforcing Ollama's documented protocol, serving ``model``; yields its URL."""
     store = store if store is not None else OllamaStore()
     try:
-        with _serve_in_thread(ollama_app(_OllamaModel(gguf, lora, model, threads), store)) as url:
+        with serve_in_thread(ollama_app(_OllamaModel(gguf, lora, model, threads), store)) as url:
             store.url = url
             yield url
     finally:
@@ -623,68 +708,8 @@ def ollama_hub_server(keep_blobs: bool = True) -> Iterator[OllamaStore]:
     """The same server with no model loaded: a fresh Ollama host to push to. Yields its store (``.url``)."""
     store = OllamaStore(keep_blobs=keep_blobs)
     try:
-        with _serve_in_thread(ollama_app(None, store)) as url:
+        with serve_in_thread(ollama_app(None, store)) as url:
             store.url = url
             yield store
     finally:
         store.close()
-
-
-@contextmanager
-def failing_server(status: int = 500) -> Iterator[str]:
-    """A host that answers every request with ``status`` and an Ollama-style error, as an overloaded one does."""
-    app = FastAPI()
-
-    @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "DELETE"])
-    def fail(path: str):
-        return JSONResponse({"error": f"failing on purpose ({status})"}, status_code=status)
-
-    with _serve_in_thread(app) as url:
-        yield url
-
-
-@contextmanager
-def llamacpp_openai_server(
-    gguf: Path, lora: Path | None, model: str, threads: int = THREADS, log: Path | None = None,
-) -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server on ``gguf`` (+ ``lora``) as ``model``; yields ``.../v1``."""
-    port = free_port()
-    # Through doppel's loader rule: llama.cpp's AMX weight repacking crashes on these machines.
-    launch = "import sys; from doppel.inference.backends.llamacpp import run_openai_server as r; r(sys.argv[1:])"
-    args = [sys.executable, "-c", launch, "--model", str(gguf), "--model_alias", model,
-            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-            "--n_threads", str(threads), "--n_threads_batch", str(threads), "--verbose", "False"]
-    if lora is not None:
-        args += ["--lora_path", str(lora)]
-    keep_log = log is not None
-    if log is None:
-        fd, name = tempfile.mkstemp(prefix="llamacpp-server-", suffix=".log")
-        os.close(fd)
-        log = Path(name)
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not answer /v1/models in 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield base
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-        if not keep_log:
-            log.unlink(missing_ok=True)

@@ -64,7 +64,9 @@ def print_metrics(console: Console, version: str, m: dict) -> None:
     start = "parent" if m.get("mode") == "incremental" else "base"
     table.add_row("val loss", _num(m.get("val_loss")), _num(m.get(f"{start}_val_loss")), target("val_loss"))
     table.add_row(
-        "val perplexity", _num(m.get("val_perplexity"), 2), _num(m.get(f"{start}_val_perplexity"), 2),
+        "val perplexity",
+        _num(m.get("val_perplexity"), 2),
+        _num(m.get(f"{start}_val_perplexity"), 2),
         target("val_perplexity"),
     )
     sel = m.get("selection") or {}
@@ -72,7 +74,9 @@ def print_metrics(console: Console, version: str, m: dict) -> None:
         table.add_row("new · replayed", f"{sel.get('new')} · {sel.get('replay')}", "", "")
     gate = m.get("gate") or {}
     if gate:
-        table.add_row("promotion gate", ("passed: " if gate.get("passed") else "refused: ") + str(gate.get("reason")), "", "")
+        table.add_row(
+            "promotion gate", ("passed: " if gate.get("passed") else "refused: ") + str(gate.get("reason")), "", ""
+        )
     ex = m.get("examples", {})
     table.add_row("examples", f"{ex.get('train', 0)} train / {ex.get('val', 0)} val", "", "")
     table.add_row("steps · epochs", f"{m.get('steps')} · {m.get('epochs')}", "", "")
@@ -139,12 +143,15 @@ def print_decision(console: Console, decision) -> None:
         table.add_row(mark, Text(option, style=style), f"{p:6.1%}", bar)
     console.print(table)
     if decision.abstained:
-        console.print(f"[yellow]abstained[/]: no option is likely enough (best {best:.0%}); "
-                      f"leaning {escape(decision.choice)}")
+        console.print(
+            f"[yellow]abstained[/]: no option is likely enough (best {best:.0%}); leaning {escape(decision.choice)}"
+        )
     if decision.rationale:
         console.print(Text(f"“{decision.rationale}”", style="italic"))
-    console.print(f"[dim]{decision.twin} {decision.version or 'base'} ({decision.backend}) · "
-                  f"{(decision.latency_ms or 0) / 1000:.1f} s[/]")
+    console.print(
+        f"[dim]{decision.twin} {decision.version or 'base'} ({decision.backend}) · "
+        f"{(decision.latency_ms or 0) / 1000:.1f} s[/]"
+    )
 
 
 def _share(value) -> str:
@@ -168,8 +175,10 @@ def _baselines(block: dict) -> str:
 
 def print_scorecard(console: Console, card: dict) -> None:
     """The scorecard as a few tables: twin vs base (vs the real replies where that is the ceiling)."""
-    console.print(f"[bold]Scorecard of {card['twin']} {card['version']}[/] [dim](seed {card.get('seed')}, "
-                  f"{card.get('evaluated_at', '')})[/]")
+    console.print(
+        f"[bold]Scorecard of {card['twin']} {card['version']}[/] [dim](seed {card.get('seed')}, "
+        f"{card.get('evaluated_at', '')})[/]"
+    )
     table = Table(show_lines=False)
     for col in ("", "twin", "base model", "real replies", "rests on"):
         table.add_column(col)
@@ -182,63 +191,112 @@ def print_scorecard(console: Console, card: dict) -> None:
             return f" (< {t['target']:g}: {'met' if t.get('met') else 'not met'})" if t else ""
 
         table.add_row("train loss", _num(fit.get("train_loss")) + target("train_loss"), "", "", "")
-        table.add_row("val loss", _num(fit.get("val_loss")) + target("val_loss"), _num(fit.get("base_val_loss")), "",
-                      _n(fit))
-        table.add_row("val perplexity", _num(fit.get("val_perplexity"), 2) + target("val_perplexity"),
-                      _num(fit.get("base_val_perplexity"), 2), "", "")
+        table.add_row(
+            "val loss", _num(fit.get("val_loss")) + target("val_loss"), _num(fit.get("base_val_loss")), "", _n(fit)
+        )
+        table.add_row(
+            "val perplexity",
+            _num(fit.get("val_perplexity"), 2) + target("val_perplexity"),
+            _num(fit.get("base_val_perplexity"), 2),
+            "",
+            "",
+        )
     style = card.get("style") or {}
     clf = style.get("classifier") or {}
     if "twin" in clf:
-        table.add_row("reads as the person", _share(clf["twin"]["share_as_person"]),
-                      _share(clf["base"]["share_as_person"]), _share(clf["real"]["share_as_person"]), _n(clf["twin"]))
+        table.add_row(
+            "reads as the person",
+            _share(clf["twin"]["share_as_person"]),
+            _share(clf["base"]["share_as_person"]),
+            _share(clf["real"]["share_as_person"]),
+            _n(clf["twin"]),
+        )
     elif clf.get("skipped"):
         table.add_row("reads as the person", f"[dim]{clf['skipped']}[/]", "", "", "")
     sim = style.get("similarity") or {}
     if sim:
-        table.add_row("similarity to real reply", _num(sim["twin"].get("mean"), 3), _num(sim["base"].get("mean"), 3),
-                      "1.000", _n(sim["twin"]))
+        table.add_row(
+            "similarity to real reply",
+            _num(sim["twin"].get("mean"), 3),
+            _num(sim["base"].get("mean"), 3),
+            "1.000",
+            _n(sim["twin"]),
+        )
     distinct = style.get("distinct") or {}
     if distinct:
-        table.add_row("distinct replies", _share(distinct.get("twin")), _share(distinct.get("base")),
-                      _share(distinct.get("real")), _n(distinct))
+        table.add_row(
+            "distinct replies",
+            _share(distinct.get("twin")),
+            _share(distinct.get("base")),
+            _share(distinct.get("real")),
+            _n(distinct),
+        )
     if style.get("relevance") is not None:
         table.add_row("relevance (twin − base similarity)", _num(style["relevance"], 3), "", "", "")
     habits = style.get("habits") or {}
     if habits:
-        table.add_row("habit distance to real", _num(habits["distance"]["twin"], 3),
-                      _num(habits["distance"]["base"], 3), "0.000", _n(habits.get("real")))
+        table.add_row(
+            "habit distance to real",
+            _num(habits["distance"]["twin"], 3),
+            _num(habits["distance"]["base"], 3),
+            "0.000",
+            _n(habits.get("real")),
+        )
     for block in (card.get("decisions") or {}).get("sets", []):
-        table.add_row(f"decisions: {block['name']}", _share(block["twin"]["accuracy"]),
-                      _share(block["base"]["accuracy"]), _baselines(block), _n(block))
+        table.add_row(
+            f"decisions: {block['name']}",
+            _share(block["twin"]["accuracy"]),
+            _share(block["base"]["accuracy"]),
+            _baselines(block),
+            _n(block),
+        )
     overall = (card.get("decisions") or {}).get("overall")
     if overall and overall.get("n"):
-        table.add_row("decision Brier (lower is better)", _num(overall["twin"]["brier"], 3),
-                      _num(overall["base"]["brier"], 3), "", _n(overall))
+        table.add_row(
+            "decision Brier (lower is better)",
+            _num(overall["twin"]["brier"], 3),
+            _num(overall["base"]["brier"], 3),
+            "",
+            _n(overall),
+        )
         paired = overall.get("twin_vs_base") or {}
         if paired.get("p_value") is not None:
             verdict = "significant" if paired.get("significant") else "[yellow]not significant[/]"
-            table.add_row("decisions: twin vs base (McNemar)", f"p = {paired['p_value']:.3f}, {verdict}", "",
-                          f"{paired.get('twin_only')} right by twin only, {paired.get('base_only')} by base only",
-                          _n(overall))
+            table.add_row(
+                "decisions: twin vs base (McNemar)",
+                f"p = {paired['p_value']:.3f}, {verdict}",
+                "",
+                f"{paired.get('twin_only')} right by twin only, {paired.get('base_only')} by base only",
+                _n(overall),
+            )
         for method, picks in (overall.get("by_scoring") or {}).items():
             configured = " [dim](configured)[/]" if method == overall.get("scoring") else ""
-            table.add_row(f"decisions scored by {method}{configured}", _share(picks.get("twin")),
-                          _share(picks.get("base")), "", "")
+            table.add_row(
+                f"decisions scored by {method}{configured}",
+                _share(picks.get("twin")),
+                _share(picks.get("base")),
+                "",
+                "",
+            )
     personality = card.get("personality") or {}
     if personality:
-        table.add_row("probe answers read as the person", _share(personality.get("share_as_person")), "", "",
-                      _n(personality))
+        table.add_row(
+            "probe answers read as the person", _share(personality.get("share_as_person")), "", "", _n(personality)
+        )
     human = card.get("human") or {}
     if human.get("reviews"):
         table.add_row("blind review: could not tell", _share(human["share_fooled"]), "", "", _n(human))
         table.add_row("blind review: mean score (1-10)", _num(human["mean_score"], 1), "", "", "")
     else:
-        table.add_row("blind review", f"[dim]no reviews yet ({human.get('pairs', 0)} pairs: doppel review)[/]",
-                      "", "", "")
+        table.add_row(
+            "blind review", f"[dim]no reviews yet ({human.get('pairs', 0)} pairs: doppel review)[/]", "", "", ""
+        )
     console.print(table)
     speed = card.get("speed") or {}
     parts = ", ".join(f"{k} {v:.0f} s" for k, v in (speed.get("parts_seconds") or {}).items())
-    console.print(f"[dim]training {_num(speed.get('train_seconds'), 0)} s at {speed.get('tokens_per_second')} tok/s; "
-                  f"evaluation {parts}[/]")
+    console.print(
+        f"[dim]training {_num(speed.get('train_seconds'), 0)} s at {speed.get('tokens_per_second')} tok/s; "
+        f"evaluation {parts}[/]"
+    )
     if card.get("report"):
         console.print(f"report: {card['report']}")

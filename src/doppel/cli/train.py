@@ -1,0 +1,137 @@
+"""``doppel collect``, ``dataset`` and ``train``: the steps from the person's records to a new version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from doppel.cli import app
+from doppel.cli.console import console
+from doppel.cli.errors import fail, guard
+from doppel.cli.progress import RichReporter
+from doppel.cli.settings import ConfigOpt, TwinOpt, command_settings
+from doppel.dataset import write_dataset
+from doppel.db import Database
+
+
+@app.command()
+@guard
+def collect(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the records as JSONL here.")] = None,
+):
+    """Read the person's records from the database and count them per source."""
+    from doppel.cli.render import print_records_summary
+    from doppel.pipeline import collect_records
+
+    settings = command_settings(config)
+    twin_cfg = settings.twin(twin)
+    reporter = RichReporter(console)
+    with reporter:
+        reporter.stage("collect")
+        records = collect_records(Database(settings), twin_cfg, reporter)
+    print_records_summary(console, records)
+    if out:
+        with out.open("w") as fh:
+            for r in records:
+                fh.write(json.dumps(r.__dict__, default=lambda o: getattr(o, "__dict__", str(o))) + "\n")
+        console.print(f"wrote {len(records)} records to {out}")
+
+
+@app.command()
+@guard
+def dataset(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for train/val JSONL and the card.")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Override training.max_length.")] = None,
+):
+    """Collect, clean, pair and split the records; write the examples and the data-set card."""
+    from doppel.cli.render import print_card
+    from doppel.pipeline import collect_records, prepare_dataset, training_config
+    from doppel.training.base_models import load_tokenizer, resolve_base_model
+
+    settings = command_settings(config)
+    twin_cfg = settings.twin(twin)
+    cfg = training_config(twin_cfg, {"max_length": max_length} if max_length else None)
+    reporter = RichReporter(console)
+    with reporter:
+        reporter.stage("base model")
+        tokenizer = load_tokenizer(resolve_base_model(twin_cfg.base_model, settings.home))
+        reporter.stage("collect")
+        records = collect_records(Database(settings), twin_cfg, reporter)
+        reporter.stage("dataset")
+        built = prepare_dataset(records, twin_cfg, tokenizer, cfg)
+    folder = write_dataset(built, out or settings.home / "datasets" / twin_cfg.name)
+    print_card(console, built.card)
+    console.print(f"examples and card written to {folder}")
+
+
+@app.command()
+@guard
+def train(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="From the base model on every record (the default): vN+1.0.")
+    ] = False,
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="Continue from final on records newer than it, plus a replay: vN.M+1.")
+    ] = False,
+    epochs: Annotated[int | None, typer.Option(help="Override training.epochs.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Override training.learning_rate.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Override training.batch_size.")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Override training.max_length.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    promote: Annotated[
+        bool | None,
+        typer.Option("--promote/--no-promote", help="Force the new version final (or not); default: the gate decides."),
+    ] = None,
+):
+    """Train a new version of a twin; it becomes final if it passes the promotion gate."""
+    from pydantic import ValidationError
+
+    from doppel.cli.render import print_metrics
+    from doppel.pipeline import train_twin
+
+    if full and incremental:
+        fail(ValueError("choose one of --full and --incremental"))
+    settings = command_settings(config)
+    overrides = {
+        k: v
+        for k, v in dict(
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            max_length=max_length,
+            max_steps=max_steps,
+        ).items()
+        if v is not None
+    }
+    reporter = RichReporter(console)
+    try:
+        with reporter:
+            outcome = train_twin(
+                settings,
+                twin,
+                mode="incremental" if incremental else "full",
+                overrides=overrides,
+                reporter=reporter,
+                promote=promote,
+            )
+    except ValidationError as exc:
+        fail(ValueError("; ".join(f"--{'-'.join(str(e['loc'][0]).split('_'))}: {e['msg']}" for e in exc.errors())))
+    if outcome.version is None:
+        console.print(f"[bold]{settings.twin(twin).name}[/]: {outcome.message}; no version made")
+        return
+    print_metrics(console, outcome.version.name, outcome.metrics)
+    color = "green" if outcome.promoted else "yellow"
+    console.print(
+        f"[bold {color}]{outcome.version.twin} {outcome.version.name}[/]: {escape(outcome.message)} "
+        f"({outcome.version.path})"
+    )
