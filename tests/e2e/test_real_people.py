@@ -26,7 +26,9 @@ from tests.e2e.panza import load_panza
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 EMAILS_ONLY = {"conversations": {"enabled": False}, "deals": {"enabled": False}, "notes": {"enabled": False}}
-EVALUATION = {"style_examples": 32, "max_new_tokens": 64}
+# The Panza person's margins were calibrated on 16 held-out prompts; the Enron mailbox holds out only about
+# 20 that fit, so it uses them all.
+EVALUATION = {"style_examples": 16, "max_new_tokens": 64}
 
 
 def _check_margins(label: str, outcome, card) -> None:
@@ -53,8 +55,8 @@ def _check_margins(label: str, outcome, card) -> None:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="the similarity margin over the base model was +0.005 when calibrated and is "
-    "not reliable across runs; issue 12 stays open on it",
+    reason="on Bill Rapp's held-out replies the twin's MiniLM similarity is not above the base model's "
+    "(+0.005 on 16 prompts, -0.025 on all 19): it learned his register, not yet his content; issue 12 stays open",
 )
 def test_enron_person(make_settings, smollm2, database_url, shared_data):
     owner = "bill.rapp@enron.com"
@@ -67,7 +69,7 @@ def test_enron_person(make_settings, smollm2, database_url, shared_data):
         sources=EMAILS_ONLY,
         # He sent about a hundred emails: holding out 30% (by thread) gives 21 held-out ones, not 9.
         training={"max_steps": 40, "batch_size": 4, "max_length": 256, "learning_rate": 4e-4, "val_fraction": 0.3},
-        evaluation=EVALUATION,
+        evaluation={**EVALUATION, "style_examples": 32},
     )
     outcome = train_twin(settings)
     # Prompts are the emails he answered wherever the mailbox holds them (no in_reply_to in this table).
