@@ -129,8 +129,8 @@ def test_the_twin_writes_more_like_allan_than_the_base_model(scorecard):
     similarity = scorecard["style"]["similarity"]
     assert similarity["twin"]["mean"] > similarity["base"]["mean"]
     # Surface habits (length, greeting, sign-off, ...) are reported, not held to a margin here: after 30 steps
-    # the twin's distance to Allan's habits sits within noise of the base model's (0.534 vs 0.527 in a fresh
-    # clone, 0.2 apart in other runs), while the classifier and similarity margins above are wide.
+    # the twin's distance to Allan's habits sits within noise of the base model's (0.534 vs 0.527 in a
+    # fresh clone's run), while the classifier and similarity margins above are wide.
     distance = scorecard["style"]["habits"]["distance"]
     assert 0 <= distance["twin"] and 0 <= distance["base"]
 
