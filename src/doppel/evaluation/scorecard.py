@@ -201,16 +201,8 @@ def evaluate_version(
                 done[0] += n
                 progress("style", done[0], 2 * len(chosen))
 
-            twin_replies = generate_replies(
-                local.model,
-                prompter,
-                conversations,
-                max_new_tokens=cfg.max_new_tokens,
-                batch_size=cfg.batch_size,
-                on_batch=tick,
-            )
-            with local.base_model_only():
-                base_replies = generate_replies(
+            def replies():
+                return generate_replies(
                     local.model,
                     prompter,
                     conversations,
@@ -218,6 +210,10 @@ def evaluate_version(
                     batch_size=cfg.batch_size,
                     on_batch=tick,
                 )
+
+            twin_replies = replies()
+            with local.base_model_only():
+                base_replies = replies()
             generated_tokens += twin_replies.new_tokens
             generated_seconds += twin_replies.seconds
             real = [e.target for e in chosen]
