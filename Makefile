@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test test-fast lint bench clean
+.PHONY: install browser demo test test-long test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,13 +30,16 @@ browser:
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 test: install browser lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not longrun"
+
+# The long trainings `make test` leaves out (the Enron person's margins); minutes each on 2 cores.
+test-long: install
+	$(VENV)/bin/pytest -m longrun -s
 
 # Everything except the tests that train the real base model.
 test-fast: install
-	$(VENV)/bin/pytest -m "not slow"
+	$(VENV)/bin/pytest -m "not slow and not longrun"
 
-# ruff's checks (rules in pyproject.toml's [tool.ruff]); not part of `make test` yet.
 # ruff's lint rules and its formatter (pyproject.toml [tool.ruff]); `ruff format src tests benchmarks` fixes layout.
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -47,19 +47,18 @@ from doppel.dataset import (
 from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
 from doppel.db import Database
-from doppel.evaluation.perplexity import LossResult, evaluate_loss
 from doppel.registry import Mode, Registry, Version
 from doppel.runs import Heartbeat, cancel_requested, create_run, finish_run, mark_running, update_run
-from doppel.sources import Record, collect_twin
+from doppel.sources import Record, read_records
 from doppel.training.base_models import load_tokenizer, resolve_base_model
 from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
 from doppel.training.lora import add_lora, load_base
+from doppel.training.perplexity import SEED_TARGETS, LossResult, evaluate_loss
 from doppel.training.placement import Placement, choose_placement
 
 log = logging.getLogger(__name__)
 
 # The seed's targets for a usable twin; the metrics say whether each was met.
-SEED_TARGETS = {"train_loss": 0.5, "val_loss": 0.6, "val_perplexity": 10.0}
 # Progress rows are written at most this often (seconds): enough for a live page.
 PROGRESS_EVERY = 1.0
 
@@ -100,9 +99,7 @@ def training_config(twin: TwinConfig, overrides: dict | None) -> TrainingConfig:
 
 
 def collect_records(db: Database, twin: TwinConfig, reporter: Reporter | None = None) -> list[Record]:
-    reporter = reporter or Reporter()
-    with db.connection() as conn:
-        return collect_twin(conn, twin, on_record=reporter.on_record)
+    return read_records(db, twin, on_record=(reporter or Reporter()).on_record)
 
 
 def prepare_dataset(records: list[Record], twin: TwinConfig, tokenizer, cfg: TrainingConfig, **selection) -> Dataset:

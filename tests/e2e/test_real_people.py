@@ -41,7 +41,8 @@ def _check_margins(label: str, outcome, card) -> None:
         f"(ratio {fit['val_perplexity'] / fit['base_val_perplexity']:.3f}); reads as the person twin "
         f"{clf['twin']['share_as_person']} / base {clf['base']['share_as_person']} / real "
         f"{clf['real']['share_as_person']} (n={clf['twin']['n']}, classifier on {clf['trained_on']}); similarity "
-        f"twin {sim['twin']['mean']} / base {sim['base']['mean']} (relevance {style['relevance']}); distinct "
+        f"twin {sim['twin']['mean']} / base {sim['base']['mean']} (relevance {style['relevance']}, "
+        f"95% {style['relevance_interval']}); distinct "
         f"twin {distinct['twin']} / base {distinct['base']}; leak check {outcome.dataset.card['leak_check']}"
     )
     assert clf["trained_on"]["others"] >= 100  # the contrast class: other people's mail in the same table
@@ -53,10 +54,12 @@ def _check_margins(label: str, outcome, card) -> None:
     assert distinct["twin"] >= 0.9
 
 
+@pytest.mark.longrun
 @pytest.mark.xfail(
     strict=False,
-    reason="on Bill Rapp's held-out replies the twin's MiniLM similarity is not above the base model's "
-    "(+0.005 on 16 prompts, -0.025 on all 19): it learned his register, not yet his content; issue 12 stays open",
+    reason="on Bill Rapp's 21 held-out emails the twin's MiniLM similarity ties the base model's "
+    "(0.386 vs 0.395 here, 0.408 vs 0.395 in another run of the same schedule; paired SE 0.045): "
+    "it learned his register and uses more of the asked-for points, but not yet more of his content",
 )
 def test_enron_person(make_settings, smollm2, database_url, shared_data):
     owner = "bill.rapp@enron.com"
@@ -83,7 +86,11 @@ def test_panza_person(make_settings, smollm2, database_url, shared_data):
     person = "kay.brown@enron.com"
     with psycopg.connect(database_url) as conn:
         loaded = load_panza(
-            conn, shared_data / "panza" / "kay_brown.jsonl", [shared_data / "panza" / "jeff_johnson.jsonl"], person
+            conn,
+            shared_data / "panza" / "kay_brown.jsonl",
+            [shared_data / "panza" / "jeff_johnson.jsonl"],
+            person,
+            mailboxes=sorted((shared_data / "enron").glob("*.jsonl")),
         )
     assert loaded["person"] > 400
     settings = make_settings(

@@ -28,8 +28,8 @@ def _settings_for(decider_twin, backend: str, **inference):
 @pytest.fixture(scope="module", params=BACKENDS)
 def served(request, decider_twin):
     """(backend name, a doppel Twin on that backend) for the decider twin's v1.0."""
-    from doppel.export.lora_gguf import adapter_gguf
     from doppel.training.base_models import smollm2_gguf
+    from doppel.training.lora_gguf import adapter_gguf
     from doppel.twin import Twin
     from tests.fakes.llamacpp_server import llamacpp_openai_server
     from tests.fakes.ollama_server import ollama_protocol_server

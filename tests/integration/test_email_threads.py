@@ -8,7 +8,7 @@ from psycopg import sql
 from doppel.config import TwinConfig
 from doppel.dataset.card import make_card, render_card
 from doppel.dataset.examples import build_examples
-from doppel.dataset.prompts import email_prompt
+from doppel.dataset.prompts import email_heading, email_prompt
 from doppel.sources import collect_twin
 from doppel.sources.threads import normalise_subject, normalised_subject_sql
 
@@ -137,7 +137,9 @@ def test_without_a_parent_the_prompt_is_the_header_or_nothing(database_url):
     )
     got = emails(database_url)
     assert got["1"].fields["prompt_kind"] == "header" and not got["1"].history
-    assert email_prompt(got["1"])[0]["content"] == "Write an email to ann@x.com about: RE: Quarterly numbers"
+    # A header alone answers nothing: the data set writes the instruction from the header and the text.
+    assert email_prompt(got["1"]) is None
+    assert email_heading(got["1"]) == {"to": "ann@x.com", "subject": "RE: Quarterly numbers"}
     assert got["2"].fields["prompt_kind"] == "none"
 
 

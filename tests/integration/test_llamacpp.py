@@ -101,8 +101,8 @@ def _divergence(backend, prompts, reference) -> tuple[list[bool], float, float]:
 
 
 def test_converted_adapter_matches_transformers(decider_twin, twin, llama, prompts, reference, tmp_path, monkeypatch):
-    from doppel.export import lora_gguf
     from doppel.inference.backends.llamacpp import LlamaCppBackend
+    from doppel.training import lora_gguf
 
     prompter = llama.prompter
     for messages in prompts:  # llama.cpp's tokenizer, special tokens parsed, gives the transformers ids
@@ -193,8 +193,8 @@ def _break_adapter(version: Version, how: str) -> None:
 
 @pytest.mark.parametrize(("how", "message"), [("lm_head", "lm_head"), ("dora", "DoRA")])
 def test_unconvertible_adapter_is_refused(decider_twin, twin, tmp_path, how, message):
-    from doppel.export.lora_gguf import AdapterExportError, adapter_gguf
     from doppel.inference.backends.llamacpp import LlamaCppBackend
+    from doppel.training.lora_gguf import AdapterExportError, adapter_gguf
 
     version = _copy_version(decider_twin.version, tmp_path)
     _break_adapter(version, how)
@@ -206,7 +206,7 @@ def test_unconvertible_adapter_is_refused(decider_twin, twin, tmp_path, how, mes
 
 
 def test_export_is_reused_until_the_adapter_changes(decider_twin, tmp_path):
-    from doppel.export.lora_gguf import adapter_gguf
+    from doppel.training.lora_gguf import adapter_gguf
 
     version = _copy_version(decider_twin.version, tmp_path)
     path = adapter_gguf(version)

@@ -180,7 +180,7 @@ def test_remote_servers_serve_the_twins_lora_and_decide_like_it(kind, decider_tw
 
     The bare base model prefers "Accept" here, so the win also shows the adapter reached the server.
     """
-    from doppel.export.lora_gguf import adapter_gguf
+    from doppel.training.lora_gguf import adapter_gguf
 
     start = ollama_protocol_server if kind == "ollama" else llamacpp_openai_server
     with start(smollm2_gguf(), adapter_gguf(decider_twin.version), MODEL) as url:

@@ -1,4 +1,4 @@
-from doppel.dataset.clean import clean_email_body, normalize_whitespace
+from doppel.sources.clean import clean_email_body, normalize_whitespace
 
 
 def test_quoted_reply_with_wrapped_header_is_cut():

@@ -77,3 +77,11 @@ def test_derived_prompts_are_distinct_for_distinct_texts():
     df, n = document_frequencies(texts)
     prompts = Counter(derive_instruction("emails", t, df, n) for t in texts)
     assert len(prompts) >= 0.9 * len(texts)
+
+
+def test_an_email_with_only_a_header_gets_its_recipients_subject_and_key_phrases():
+    df, n = document_frequencies(CORPUS)
+    instruction = derive_instruction("emails", CORPUS[3], df, n, to="Maria Pavlou", subject="Red Rock")
+    assert instruction.startswith('Write a short email to Maria Pavlou with the subject "Red Rock" about: ')
+    assert "indemnity language" in instruction or "letter agreement" in instruction
+    assert verbatim_run(instruction.split("about:", 1)[1], CORPUS[3]) <= MAX_VERBATIM_WORDS

@@ -2,7 +2,7 @@
 
 import pytest
 
-from doppel.sources.parties import Party, among, parse_parties, parse_party, same_party
+from doppel.sources.parties import Party, among, display_name, display_parties, parse_parties, parse_party, same_party
 
 
 def test_an_address_is_found_and_lower_cased_wherever_it_sits():
@@ -54,3 +54,20 @@ def test_recipient_fields_split_on_commas_and_semicolons_but_not_inside_names():
     assert among(parse_party("ann@y.com"), parties) and among(parse_party("Jones  Carl"), parties)
     assert not among(parse_party("Bo Lee <bo@elsewhere.com>"), parties)
     assert parse_parties(None) == () and parse_parties(" , ") == ()
+
+
+def test_a_party_is_shown_as_a_person_would_write_it():
+    assert display_name('"Smith, Ann" <ann.smith@x.com>') == "Ann Smith"
+    assert display_name("Emily Sellers <Emily Sellers/ENRON@enronXgate@ENRON>") == "Emily Sellers"
+    assert display_name("'bill@prodigy.net'") == "bill@prodigy.net"
+
+
+def test_recipients_are_shown_without_mail_system_paths_and_capped():
+    exchange = "Pavlou <Pavlou>, Maria </O=ENRON/OU=NA/CN=RECIPIENTS/CN=Mpavlou>"
+    assert display_parties(exchange) == "Maria Pavlou"
+    assert display_parties("Porter <Porter>, J. Gregory </O=ENRON/OU=NA/CN=RECIPIENTS/CN=Gporter>") == (
+        "J. Gregory Porter"
+    )
+    assert display_parties(f"{exchange}, Dana Lee; bob@y.com") == "Maria Pavlou, Dana Lee, bob@y.com"
+    assert display_parties("a@x.com, b@x.com, c@x.com, d@x.com, e@x.com") == "a@x.com, b@x.com, c@x.com and 2 others"
+    assert display_parties(None) == ""

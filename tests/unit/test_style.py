@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from doppel.evaluation.style import AuthorshipClassifier, habit_distance, surface_habits
+from doppel.evaluation.style import MASK, AuthorshipClassifier, habit_distance, mask_prompt_words, surface_habits
 
 # Both authors write about the same things, so only style can tell them apart.
 _TOPICS = [
@@ -128,3 +128,20 @@ def test_paraphrase_is_closer_than_unrelated_sentence():
     assert abs(float((vectors**2).sum(axis=1)[0]) - 1.0) < 1e-4
     with pytest.raises(ValueError, match="one reference per reply"):
         pairwise_similarity(["a"], [], embedder=embedder)
+
+
+def test_the_prompts_content_words_are_blanked_before_judging_style():
+    prompt = 'Write a short email to Donna Martens with the subject "Red Rock" about: Tony, participate.'
+    masked = mask_prompt_words("Donna, Tony and I will participate in the Red Rock meeting. Thanks.", prompt)
+    assert masked == f"{MASK}, {MASK} and I will {MASK} in the {MASK} {MASK} meeting. Thanks."
+    assert mask_prompt_words("Nothing shared here.", "") == "Nothing shared here."
+
+
+def test_the_relevance_interval_says_when_the_sign_is_noise():
+    from doppel.evaluation.scorecard import _paired_interval
+
+    clear = _paired_interval([0.5, 0.6, 0.55, 0.58], [0.2, 0.25, 0.22, 0.3])
+    assert clear["significant"] and clear["low"] > 0
+    noisy = _paired_interval([0.5, 0.1, 0.6, 0.2], [0.2, 0.5, 0.3, 0.4])
+    assert not noisy["significant"] and noisy["low"] < 0 < noisy["high"]
+    assert _paired_interval([0.5], [0.4]) is None

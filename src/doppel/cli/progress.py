@@ -13,10 +13,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from doppel.evaluation.perplexity import LossResult
 from doppel.pipeline import Reporter
 from doppel.sources.records import Record
 from doppel.training.fit import StepInfo
+from doppel.training.perplexity import LossResult
 
 _STAGE_TEXT = {
     "base model": "Checking the base model",

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from doppel.dataset import render_card
-from doppel.pipeline import SEED_TARGETS
+from doppel.training.perplexity import SEED_TARGETS
 
 
 def _num(value, digits: int = 3) -> str:
@@ -232,7 +232,14 @@ def print_scorecard(console: Console, card: dict) -> None:
             _n(distinct),
         )
     if style.get("relevance") is not None:
-        table.add_row("relevance (twin − base similarity)", _num(style["relevance"], 3), "", "", "")
+        interval = style.get("relevance_interval") or {}
+        spread = (
+            f"95% {_num(interval.get('low'), 3)} to {_num(interval.get('high'), 3)}"
+            + ("" if interval.get("significant") else ", not significant")
+            if interval
+            else ""
+        )
+        table.add_row("relevance (twin − base similarity)", _num(style["relevance"], 3), spread, "", "")
     habits = style.get("habits") or {}
     if habits:
         table.add_row(

@@ -12,7 +12,7 @@ from typing import Literal
 from doppel.config import Persona
 from doppel.dataset.duplicates import NEAR_JACCARD, TextIndex
 from doppel.dataset.instructions import derive_instruction, document_frequencies
-from doppel.dataset.prompts import PROMPTS, clean_target
+from doppel.dataset.prompts import HEADINGS, PROMPTS, clean_target
 from doppel.sources.records import Record
 
 Split = Literal["train", "val"]
@@ -132,7 +132,8 @@ def build_examples(
         meta = {k: v for k, v in record.fields.items() if k != "metadata"}
         if prompt is None:
             # Nothing specific was asked: an instruction derived from the text itself (see instructions.py).
-            prompt = [{"role": "user", "content": derive_instruction(record.source, target, df, n_docs)}]
+            heading = HEADINGS[record.source](record) if record.source in HEADINGS else {}
+            prompt = [{"role": "user", "content": derive_instruction(record.source, target, df, n_docs, **heading)}]
             meta["prompt_kind"] = "derived"
         examples.append(
             Example(

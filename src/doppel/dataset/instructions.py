@@ -14,6 +14,11 @@ the summary is extractive, which is instant on a CPU and needs no model:
   orders" outranks "the meeting";
 - a length hint (short / long), so the twin learns how much they write.
 
+An email that came with only a header (recipients and a subject, no email it
+answers) gets the same instruction with the header's names and subject in it:
+"Write an email to X about: Returning Your Call" alone left the twin to guess
+the content, and it learned to write the same polite nothing every time.
+
 The instruction must not hand over the answer: the phrases are short and
 listed by rank, not in the text's order, and ``verbatim_run`` caps the longest
 run of words shared with the target (``MAX_VERBATIM_WORDS``).
@@ -150,15 +155,23 @@ def verbatim_run(instruction: str, target: str) -> int:
     return best
 
 
-def derive_instruction(source: str, text: str, df: Counter, n_docs: int) -> str:
-    """ "Write a short email to Dana about: change orders, payment schedule" from the text it describes."""
+def derive_instruction(
+    source: str, text: str, df: Counter, n_docs: int, *, to: str | None = None, subject: str | None = None
+) -> str:
+    """ "Write a short email to Dana about: change orders, payment schedule" from the text it describes.
+
+    ``to`` and ``subject`` come from the record's header when it has one (an
+    email's recipients and subject line); without ``to`` the greeting names
+    the addressee. A subject alone ("Red Rock Meeting", "12/17/01") says too
+    little to write from, so the key phrases are added either way.
+    """
     words = len(_words(text))
     size = "a short " if words < 40 else "a long " if words > 200 else ""
     kind = _KIND.get(source, "a text")
     if size:
         kind = size + kind.split(" ", 1)[1]
-    to = addressee(text)
-    head = f"Write {kind}" + (f" to {to}" if to else "")
+    to = to or addressee(text)
+    head = f"Write {kind}" + (f" to {to}" if to else "") + (f' with the subject "{subject}"' if subject else "")
     phrases = key_phrases(text, df, n_docs)
     while phrases:
         instruction = f"{head} about: {', '.join(phrases)}."

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from doppel.dataset.clean import clean_email_body, clean_text
+from doppel.sources.clean import clean_email_body, clean_text
+from doppel.sources.parties import display_name, display_parties
 from doppel.sources.records import Record
 
 # Other people's text in a prompt is cut to this many characters: context, not
@@ -49,17 +50,22 @@ def _clip(text: str) -> str:
 
 
 def email_prompt(record: Record) -> list[dict[str, str]] | None:
-    subject = record.fields.get("subject", "")
-    if record.history:
-        parent = record.history[-1]
-        body = _clip(clean_email_body(parent.text))
-        header = f"Email from {parent.speaker}" + (f" (subject: {record.fields.get('reply_subject') or subject})")
-        return [{"role": "user", "content": f"{header}:\n\n{body}\n\nWrite your reply."}]
-    if not subject and not record.fields.get("recipient"):
-        return None  # a body-only email: the data set derives an instruction from it
-    to = record.fields.get("recipient") or "a contact"
-    about = f" about: {subject}" if subject else ""
-    return [{"role": "user", "content": f"Write an email to {to}{about}"}]
+    """The email it answers, when the thread holds one; else None (the data set derives an instruction)."""
+    if not record.history:
+        return None
+    parent = record.history[-1]
+    body = _clip(clean_email_body(parent.text))
+    subject = record.fields.get("reply_subject") or record.fields.get("subject", "")
+    header = f"Email from {display_name(parent.speaker) or 'a contact'}" + (f" (subject: {subject})" if subject else "")
+    return [{"role": "user", "content": f"{header}:\n\n{body}\n\nWrite your reply."}]
+
+
+def email_heading(record: Record) -> dict[str, str | None]:
+    """What an email's header says about an email that answers nothing: to whom, and its subject."""
+    return {
+        "to": display_parties(record.fields.get("recipient")) or None,
+        "subject": (record.fields.get("subject") or "").strip() or None,
+    }
 
 
 def conversation_prompt(record: Record) -> list[dict[str, str]] | None:
@@ -112,6 +118,10 @@ PROMPTS = {
     "deals": deal_prompt,
     "notes": note_prompt,
 }
+
+
+# What a header says about a record that answers nothing, given to the derived instruction.
+HEADINGS = {"emails": email_heading}
 
 
 def clean_target(record: Record) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from doppel.inference.anti_loop import reply_processors
 from doppel.inference.prompting import Prompter
 
 
@@ -71,8 +72,7 @@ def generate_replies(
                 attention_mask=mask.to(device),
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
-                no_repeat_ngram_size=3,
-                repetition_penalty=1.1,
+                logits_processor=reply_processors(width),
                 pad_token_id=pad,
                 eos_token_id=sorted(end_ids),
             )

@@ -240,6 +240,8 @@ def _style(style: object) -> str:
         )
         trained = clf.get("trained_on")
         caption = "Real: held-out texts by the person (the ceiling); base: the untuned model (the floor)."
+        if clf.get("masked"):
+            caption += " Each reply is judged with its prompt's content words blanked, so copying them is no style."
         if isinstance(trained, dict):
             caption += (
                 f" Classifier trained on {_num(trained.get('person'))} of the person's texts"
@@ -260,11 +262,16 @@ def _style(style: object) -> str:
         ["Habit distance to the real replies", *(_num(_get(habits, "distance", v)) for v in voices)],
     ]
     out += _table(["", "Twin", "Base", "Real"], [[_e(r[0]), *r[1:]] for r in rows])
+    interval = style.get("relevance_interval")
+    spread = ""
+    if isinstance(interval, dict):
+        verdict = "" if interval.get("significant") else ", not significant"
+        spread = f" (95% interval {_num(interval.get('low'))} to {_num(interval.get('high'))}{verdict})"
     out += (
         f'<p class="note">Relevance (twin similarity minus base similarity): <strong>{_num(style.get("relevance"))}'
-        "</strong>. Higher share, probability and similarity are closer to the person; lower distance is. A twin "
-        "whose replies are few and repeated can read as the person without answering anything: read the share "
-        "with the distinct replies and the relevance.</p>"
+        f"</strong>{_e(spread)}. Higher share, probability and similarity are closer to the person; lower "
+        "distance is. A twin whose replies are few and repeated can read as the person without answering "
+        "anything: read the share with the distinct replies and the relevance.</p>"
     )
     out += "<h3>Writing habits</h3>"
     if isinstance(habits, dict) and any(isinstance(habits.get(v), dict) for v in ("real", "twin", "base")):

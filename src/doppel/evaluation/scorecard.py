@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import random
 import statistics
@@ -123,7 +124,7 @@ def evaluate_version(
     from doppel.evaluation.replies import generate_replies
     from doppel.inference.backends.common import twin_prompter
     from doppel.inference.local import LocalTwin
-    from doppel.pipeline import collect_records
+    from doppel.sources import read_records
     from doppel.training.base_models import resolve_base_model
 
     unknown = [p for p in parts if p not in PARTS]
@@ -143,7 +144,7 @@ def evaluate_version(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     progress("collect", 0, 1)
-    records = collect_records(db, twin)
+    records = read_records(db, twin)
     # The version's own split: only what it never trained on is held out.
     built = build_examples(
         records,
@@ -217,7 +218,8 @@ def evaluate_version(
             generated_tokens += twin_replies.new_tokens
             generated_seconds += twin_replies.seconds
             real = [e.target for e in chosen]
-            section = _style(classifier, trained_on, real, twin_replies.texts, base_replies.texts)
+            prompts = [_prompt_text(e.prompt_messages) for e in chosen]
+            section = _style(classifier, trained_on, real, twin_replies.texts, base_replies.texts, prompts)
             for e, twin_text, base_text in zip(chosen, twin_replies.texts, base_replies.texts):
                 pairs.append(
                     {
@@ -306,8 +308,7 @@ def _write_json(path: Path, data: dict) -> None:
 def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress: Progress) -> dict:
     from doppel.dataset import fixed_val_set
     from doppel.dataset.tokenize import encode
-    from doppel.evaluation.perplexity import evaluate_loss
-    from doppel.pipeline import SEED_TARGETS
+    from doppel.training.perplexity import SEED_TARGETS, evaluate_loss
 
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
     val = [encode(local.tokenizer, e, data["max_length"]) for e in val_examples]
@@ -351,7 +352,7 @@ def _fit(local, version: Version, built, twin: TwinConfig, data: dict, progress:
 def _losses_from_training(metrics: dict, val_examples, val) -> tuple | None:
     """The twin's and the base model's val losses from the version's own training, when measured on this same set."""
     from doppel.dataset import val_set_digest
-    from doppel.evaluation.perplexity import LossResult
+    from doppel.training.perplexity import LossResult
 
     tokens = sum(t.n_target for t in val)
     if (
@@ -394,25 +395,35 @@ def _style_prompts(built, prompter, max_length: int, limit: int) -> list:
     return fitting[:limit]
 
 
-def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base: list[str]) -> dict:
+def _prompt_text(messages) -> str:
+    """Everything the writer was shown apart from the system message."""
+    return "\n".join(m["content"] for m in messages if m["role"] != "system")
+
+
+def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base: list[str], prompts: list[str]) -> dict:
     from doppel.evaluation.similarity import Embedder, pairwise_similarity
-    from doppel.evaluation.style import habit_distance, surface_habits
+    from doppel.evaluation.style import habit_distance, mask_prompt_words, surface_habits
 
     section: dict = {"n": len(real)}
     if classifier is not None:
+
+        def judged(texts: list[str]) -> dict:
+            masked = [mask_prompt_words(t, p) for t, p in zip(texts, prompts, strict=True)]
+            return _rounded_summary(classifier.summary(masked))
+
         section["classifier"] = {
-            "twin": _rounded_summary(classifier.summary(twin)),
-            "base": _rounded_summary(classifier.summary(base)),
-            "real": _rounded_summary(classifier.summary(real)),
+            "twin": judged(twin),
+            "base": judged(base),
+            "real": judged(real),
             "trained_on": trained_on,
+            # Content words of each prompt are blanked before judging: copying them is not style.
+            "masked": "prompt words",
         }
     else:
         section["classifier"] = {"skipped": "too few texts to fit the authorship classifier", "trained_on": trained_on}
     embedder = Embedder()
-    section["similarity"] = {
-        "twin": _mean_block(pairwise_similarity(twin, real, embedder)),
-        "base": _mean_block(pairwise_similarity(base, real, embedder)),
-    }
+    twin_pairs, base_pairs = pairwise_similarity(twin, real, embedder), pairwise_similarity(base, real, embedder)
+    section["similarity"] = {"twin": _mean_block(twin_pairs), "base": _mean_block(base_pairs)}
     # A twin that gives one memorised reply to everything can read as the person every time; these two
     # numbers stand beside the share so such a twin cannot score well: how many replies are its own, and
     # how much closer to the real reply than the base model's it gets.
@@ -424,6 +435,7 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
     }
     twin_sim, base_sim = section["similarity"]["twin"]["mean"], section["similarity"]["base"]["mean"]
     section["relevance"] = _rounded(twin_sim - base_sim) if twin_sim is not None and base_sim is not None else None
+    section["relevance_interval"] = _paired_interval(twin_pairs, base_pairs)
     habits = {"real": surface_habits(real), "twin": surface_habits(twin), "base": surface_habits(base)}
     for profile in habits.values():
         for key in (
@@ -442,6 +454,20 @@ def _style(classifier, trained_on: dict, real: list[str], twin: list[str], base:
     section["habits"] = habits
     section.update(sample_fields(len(real)))
     return section
+
+
+def _paired_interval(twin: Sequence[float], base: Sequence[float]) -> dict | None:
+    """A 95% interval for the mean twin-minus-base difference over the same prompts (normal approximation).
+
+    With a few dozen held-out prompts the difference moves by several hundredths between runs; the
+    interval says whether the sign can be trusted.
+    """
+    diffs = [t - b for t, b in zip(twin, base, strict=True)]
+    if len(diffs) < 2:
+        return None
+    mean, spread = statistics.fmean(diffs), 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    low, high = mean - spread, mean + spread
+    return {"low": _rounded(low), "high": _rounded(high), "significant": low > 0 or high < 0, "n": len(diffs)}
 
 
 def distinct_share(replies: Sequence[str]) -> float | None:

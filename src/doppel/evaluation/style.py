@@ -6,6 +6,8 @@ Two views, both cheap and model-free:
   person's real texts against other people's. Character n-grams pick up
   spelling, punctuation, casing and pet phrases, which is what style is, and
   they need no tokenizer of the twin's own (so the judge is independent of it).
+  Replies are judged with their prompt's content words blanked
+  (``mask_prompt_words``), so copying the prompt reads as no one.
 - ``surface_habits``: a handful of countable habits (length, greeting,
   sign-off, contractions, exclamations, favourite word pairs) that a person
   can read and compare by eye; ``habit_distance`` turns two such profiles
@@ -87,6 +89,27 @@ class AuthorshipClassifier:
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Stands in for a word the prompt handed over: the same two characters on every side, so it tells no one apart.
+MASK = "_"
+
+
+def mask_prompt_words(text: str, prompt: str) -> str:
+    """The text with every content word of its prompt blanked out.
+
+    The authorship classifier should judge how a reply is written, not which
+    words it was given: a prompt naming the person's own distinctive phrases
+    ("change orders", "Alamac") lets any model that copies them read as the
+    person. Function words stay, since how someone uses "the" or "we" is style.
+    """
+    from doppel.dataset.instructions import STOP_WORDS
+
+    given = {w.casefold() for w in _WORD.findall(prompt)}
+    given = {w for w in given if len(w) > 2 and w not in STOP_WORDS}
+    if not given:
+        return text
+    return _WORD.sub(lambda m: MASK if m.group().casefold() in given else m.group(), text)
+
+
 # "don't", "I'm", "we'll", "it's"... An 's only after words that cannot own things, so "Thursday's" is no contraction.
 _CONTRACTION = re.compile(
     r"^([a-z]+n['’]t|[a-z]+['’](re|ve|ll|d|m)|(it|that|what|there|here|he|she|who|let|where|how)['’]s)$",

@@ -145,7 +145,7 @@ def quantize(src: Path, out: Path, quant: str, metadata: dict[str, str], *, thre
 
 def gguf_metadata(path: Path) -> dict:
     """The GGUF's scalar and string metadata (``general.*``, ``doppel.*``, ...), read from its header."""
-    from doppel.export.lora_gguf import read_gguf_header
+    from doppel.training.lora_gguf import read_gguf_header
 
     return read_gguf_header(Path(path))[0]
 

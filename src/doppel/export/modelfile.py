@@ -69,8 +69,9 @@ def chatml_template(default_system: str) -> str:
 
 
 def ollama_parameters(twin: TwinConfig, context_window: int | None = None) -> dict:
+    from doppel.inference.anti_loop import REPETITION_PENALTY
     from doppel.inference.backend import Sampling
-    from doppel.inference.backends.llamacpp import REPETITION_PENALTY, SAMPLING_TOP_K
+    from doppel.inference.backends.llamacpp import SAMPLING_TOP_K
 
     num_ctx = max(MIN_CONTEXT, twin.training.max_length)
     if context_window:

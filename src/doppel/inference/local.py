@@ -9,6 +9,7 @@ from contextlib import nullcontext
 import torch
 
 from doppel.config import Settings, TwinConfig
+from doppel.inference.anti_loop import reply_processors
 from doppel.inference.backend import Generation
 from doppel.registry import Registry, Version
 from doppel.training.base_models import ResolvedBase, load_tokenizer, resolve_base_model
@@ -69,11 +70,12 @@ class LocalTwin:
         ids = ids.to(next(self.model.parameters()).device)
         if temperature > 0:
             sampling = {"do_sample": True, "temperature": temperature, "top_p": 0.9}
+            sampling["logits_processor"] = reply_processors(ids.shape[1], ngram=0)
             torch.manual_seed(seed)
         else:
             # Greedy decoding of a small model loops ("no no no ..."); forbidding a
             # repeated 3-gram stops that without the randomness of sampling.
-            sampling = {"do_sample": False, "no_repeat_ngram_size": 3}
+            sampling = {"do_sample": False, "logits_processor": reply_processors(ids.shape[1])}
         if stop:
             sampling.update(stop_strings=list(stop), tokenizer=self.tokenizer)
         if streamer is not None:
@@ -82,7 +84,6 @@ class LocalTwin:
             input_ids=ids,
             attention_mask=torch.ones_like(ids),
             max_new_tokens=max_new_tokens,
-            repetition_penalty=1.1,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
             **sampling,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import psycopg
 
 from doppel.config import TwinConfig
+from doppel.db import Database
 from doppel.sources import conversations, deals, emails, notes
 from doppel.sources.records import Record, Turn
 from doppel.sources.schema import SourceSchemaError, check_tables
@@ -22,7 +23,16 @@ SOURCES = {
     "notes": notes,
 }
 
-__all__ = ["Record", "Turn", "SOURCES", "SourceSchemaError", "collect_twin", "iter_twin", "check_twin_tables"]
+__all__ = [
+    "Record",
+    "Turn",
+    "SOURCES",
+    "SourceSchemaError",
+    "collect_twin",
+    "iter_twin",
+    "check_twin_tables",
+    "read_records",
+]
 
 
 def check_twin_tables(conn: psycopg.Connection, twin: TwinConfig) -> dict[str, str | None]:
@@ -66,3 +76,9 @@ def collect_twin(
 
 def count_by_source(records: list[Record]) -> dict[str, int]:
     return dict(Counter(r.source for r in records))
+
+
+def read_records(db: Database, twin: TwinConfig, on_record: Callable[[Record], None] | None = None) -> list[Record]:
+    """Every record of the twin's enabled sources, on one connection of ``db``."""
+    with db.connection() as conn:
+        return collect_twin(conn, twin, on_record=on_record)

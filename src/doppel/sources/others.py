@@ -17,8 +17,8 @@ import psycopg
 from psycopg import sql
 
 from doppel.config import ConversationSource, DealSource, EmailSource, NoteSource, Persona, TwinConfig
-from doppel.dataset.clean import clean_email_body, clean_text
 from doppel.db import qualified
+from doppel.sources.clean import clean_email_body, clean_text
 from doppel.sources.schema import check_tables
 from doppel.sources.stream import stream_rows
 

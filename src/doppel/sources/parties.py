@@ -81,3 +81,47 @@ def same_party(a: Party, b: Party, *, loose: bool = False) -> bool:
 
 def among(party: Party, parties: tuple[Party, ...], *, loose: bool = False) -> bool:
     return any(same_party(party, p, loose=loose) for p in parties)
+
+
+# Shown in a prompt: past this many people, "and N others" says enough.
+MAX_NAMES_SHOWN = 3
+
+
+def display_name(text: str) -> str:
+    """A party as a person would write it: "Maria Pavlou" from ``"Pavlou, Maria" </O=ENRON/...>``.
+
+    Routes, Exchange paths and "@SYSTEM" suffixes go; "Last, First" turns
+    round; a string with no name left keeps its address.
+    """
+    name = " ".join(_NOISE.sub(" ", _ADDRESS.sub(" ", text or "")).replace('"', " ").replace("'", " ").split())
+    name = name.strip(" ,;")
+    if "," in name:
+        last, _, first = name.partition(",")
+        name = f"{first.strip()} {last.strip()}".strip()
+    if name:
+        return name
+    found = _ADDRESS.search(text or "")
+    return found.group().strip("'") if found else (text or "").strip()
+
+
+def display_parties(field: str | None) -> str:
+    """A recipient field as a short readable list: "Maria Pavlou, Donna Martens and 3 others"."""
+    names: list[str] = []
+    lone = False  # the last name shown is one word with no address: maybe a surname cut off at its comma
+    for piece in (p.strip() for p in _SEPARATOR.split(field or "")):
+        shown = display_name(piece)
+        if not shown:
+            continue
+        one_word = " " not in shown and "@" not in shown
+        if lone and "@" not in piece and len(shown.split()) <= 2:
+            # "Pavlou <Pavlou>, Maria </O=...>": a surname, then the given name, split at the name's comma.
+            names[-1] = f"{shown} {names[-1]}"
+            lone = False
+            continue
+        names.append(shown)
+        lone = one_word
+    unique = list(dict.fromkeys(names))
+    if len(unique) <= MAX_NAMES_SHOWN:
+        return ", ".join(unique)
+    rest = len(unique) - MAX_NAMES_SHOWN
+    return f"{', '.join(unique[:MAX_NAMES_SHOWN])} and {rest} other{'s' if rest > 1 else ''}"

@@ -20,9 +20,9 @@ import torch
 from doppel.config import TrainingConfig
 from doppel.dataset.packing import batches, steps_per_epoch
 from doppel.dataset.tokenize import TokenizedExample
-from doppel.evaluation.perplexity import LossResult, evaluate_loss
 from doppel.training import checkpoints
 from doppel.training.loss import pack_loss
+from doppel.training.perplexity import LossResult, evaluate_loss
 from doppel.training.placement import Placement
 
 log = logging.getLogger(__name__)

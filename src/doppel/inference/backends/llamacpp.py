@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from doppel.config import DEFAULT_BASE_MODEL, Settings, TwinConfig
+from doppel.inference.anti_loop import REPETITION_PENALTY
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.common import twin_prompter
 from doppel.inference.prompting import Prompter
 from doppel.registry import Version
 
 MAX_CONTEXT = 8192  # the KV cache is allocated up front: cap it for models with huge windows
-REPETITION_PENALTY = 1.1  # as the transformers backend
 SAMPLING_TOP_K = 50  # transformers' default when sampling
 
 
@@ -121,8 +121,8 @@ class LlamaCppBackend:
             if not model.is_file():
                 raise BackendError(f"inference.gguf {model} does not exist")
         elif twin.base_model.name == DEFAULT_BASE_MODEL:
-            from doppel.export.lora_gguf import AdapterExportError, adapter_gguf
             from doppel.training.base_models import smollm2_gguf
+            from doppel.training.lora_gguf import AdapterExportError, adapter_gguf
 
             model = smollm2_gguf()
             if version is not None:

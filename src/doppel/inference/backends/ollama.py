@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 
 import httpx
 
+from doppel.inference.anti_loop import REPETITION_PENALTY
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.remote_scoring import (
     HOT_TEMPERATURE,
@@ -22,7 +23,6 @@ from doppel.inference.backends.remote_scoring import (
 )
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
-REPEAT_PENALTY = 1.1  # stands in for the in-process backend's repeated-3-gram ban
 
 
 class OllamaBackend(RemoteBackend):
@@ -39,7 +39,7 @@ class OllamaBackend(RemoteBackend):
             "num_predict": int(sampling.max_tokens),
             # The end of turn as text too, in case the host's GGUF does not treat it as end of generation.
             "stop": list(dict.fromkeys([*sampling.stop, self.prompter.end_of_turn])),
-            "repeat_penalty": REPEAT_PENALTY,
+            "repeat_penalty": REPETITION_PENALTY,
         }
 
     def _generate(self, body: dict, stream: bool) -> httpx.Response:
