@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 DEFAULT_TWIN = "allan-maverick"
 DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
@@ -247,6 +247,30 @@ class TrainingConfig(_Strict):
     checkpoint_steps: int = Field(
         50, ge=0, description="Also checkpoint every this many steps, not only after each epoch (0: epochs only)."
     )
+
+
+# The settings one run may change: `doppel train` options, POST /api/train, the web form and the run row
+# all use TrainingOverrides, whose bounds are TrainingConfig's own (declared once, above).
+OVERRIDABLE = ("epochs", "learning_rate", "batch_size", "max_length", "max_steps")
+
+
+class _Overrides(_Strict):
+    def changes(self) -> dict:
+        """Only the settings this run sets."""
+        return self.model_dump(exclude_none=True)
+
+
+def _optional(name: str):
+    field = TrainingConfig.model_fields[name]
+    return Annotated[(field.annotation, *field.metadata)] | None, Field(None, description=field.description)
+
+
+TrainingOverrides = create_model(
+    "TrainingOverrides",
+    __base__=_Overrides,
+    __doc__="Per-run changes to a twin's training settings; unset fields keep the config's.",
+    **{name: _optional(name) for name in OVERRIDABLE},
+)
 
 
 class IncrementalConfig(_Strict):

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 import doppel
-from doppel.config import Settings, TrainingConfig, TwinConfig
+from doppel.config import Settings, TrainingConfig, TrainingOverrides, TwinConfig
 from doppel.dataset import (
     Dataset,
     build_dataset,
@@ -48,19 +48,18 @@ from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
 from doppel.db import Database
 from doppel.registry import Mode, Registry, Version
-from doppel.runs import Heartbeat, cancel_requested, create_run, finish_run, mark_running, update_run
+from doppel.runs import PROGRESS_EVERY, cancel_requested, create_run, finish_run, run_lifecycle, update_run
 from doppel.sources import Record, read_records
 from doppel.training.base_models import load_tokenizer, resolve_base_model
 from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
 from doppel.training.lora import add_lora, load_base
+from doppel.training.overrides import resolve_training
 from doppel.training.perplexity import SEED_TARGETS, LossResult, evaluate_loss
 from doppel.training.placement import Placement, choose_placement
 
 log = logging.getLogger(__name__)
 
 # The seed's targets for a usable twin; the metrics say whether each was met.
-# Progress rows are written at most this often (seconds): enough for a live page.
-PROGRESS_EVERY = 1.0
 
 
 @dataclass
@@ -89,13 +88,6 @@ class TrainOutcome:
     dataset: Dataset | None = None
     fit: FitResult | None = None
     published: object | None = None  # doppel.export.publish.Published when export.after_promotion ran
-
-
-def training_config(twin: TwinConfig, overrides: dict | None) -> TrainingConfig:
-    """The twin's training settings with per-run overrides, validated like the config file."""
-    if not overrides:
-        return twin.training
-    return TrainingConfig.model_validate({**twin.training.model_dump(), **overrides})
 
 
 def collect_records(db: Database, twin: TwinConfig, reporter: Reporter | None = None) -> list[Record]:
@@ -188,7 +180,7 @@ def train_twin(
     twin_name: str | None = None,
     *,
     mode: Mode = "full",
-    overrides: dict | None = None,
+    overrides: TrainingOverrides | dict | None = None,
     reporter: Reporter | None = None,
     promote: bool | None = None,
     db: Database | None = None,
@@ -203,26 +195,20 @@ def train_twin(
     reporter = reporter or Reporter()
     started = time.perf_counter()
     twin = settings.twin(twin_name)
-    cfg = training_config(twin, overrides)
+    changes = overrides.changes() if isinstance(overrides, TrainingOverrides) else dict(overrides or {})
+    cfg = resolve_training(twin, changes, settings.home)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     db = db or Database(settings)
     db.ensure_schema()
-    params = {"mode": mode, **(overrides or {})}
+    params = {"mode": mode, **changes}
+    queued = run_id is not None
     if run_id is None:
         with db.connection() as conn:
             run_id = create_run(conn, twin.name, mode, params, state="running", trigger=trigger)
-    else:
-        mark_running(db, run_id)
     hooks = _RunHooks(db, run_id, reporter, {"stage": "starting", "mode": mode})
-    try:
-        with Heartbeat(db, run_id, settings.service.heartbeat_seconds):
-            outcome = _run(settings, twin, cfg, mode, db, run_id, reporter, hooks, promote, started)
-    except TrainingCancelled as exc:
-        finish_run(db, run_id, "cancelled", message=str(exc))
-        raise
-    except BaseException as exc:
-        finish_run(db, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
+    beat = settings.service.heartbeat_seconds
+    with run_lifecycle(db, run_id, beat, mark=queued, cancelled=(TrainingCancelled,)):
+        outcome = _run(settings, twin, cfg, mode, db, run_id, reporter, hooks, promote, started)
     if outcome.promoted and twin.export.after_promotion:
         # After the training model is gone (memory): merging loads the base again.
         _stage("export", reporter, hooks)

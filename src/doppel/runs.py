@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,6 +148,36 @@ def mark_running(db: Database, run_id: int) -> None:
             f"heartbeat_at = now(), attempts = attempts + 1, host = %s, pid = %s WHERE id = %s",
             (socket.gethostname(), os.getpid(), run_id),
         )
+
+
+# Progress rows are written at most this often (seconds): enough for a live page.
+PROGRESS_EVERY = 1.0
+
+
+@contextmanager
+def run_lifecycle(
+    db: Database,
+    run_id: int,
+    heartbeat_seconds: float,
+    *,
+    mark: bool = True,
+    cancelled: tuple[type[BaseException], ...] = (),
+) -> Iterator[None]:
+    """The working part of a run: marked running (unless ``mark`` is False: the row was created running),
+    kept alive by a heartbeat, and finished as failed, or as cancelled for one of ``cancelled``, when
+    the body raises (the exception goes on). Success is the caller's to record: only it knows the result.
+    """
+    if mark:
+        mark_running(db, run_id)
+    try:
+        with Heartbeat(db, run_id, heartbeat_seconds):
+            yield
+    except cancelled as exc:
+        finish_run(db, run_id, "cancelled", message=str(exc))
+        raise
+    except BaseException as exc:
+        finish_run(db, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def finish_run(

@@ -6,9 +6,10 @@ import psycopg
 import pytest
 
 from doppel.db import Database
-from doppel.jobs.queue import build_app, enqueue, ensure_queue_schema
+from doppel.jobs.queue import enqueue, ensure_queue_schema
+from doppel.jobs.tasks import build_app
 from doppel.jobs.worker import reap
-from doppel.runs import RunConflict, create_run, get_run, list_runs
+from doppel.runs import RunConflict, create_run, get_run, list_runs, run_lifecycle
 
 
 @pytest.fixture
@@ -108,3 +109,32 @@ def test_reaper_fails_a_dead_cli_run_and_requeues_a_dead_worker_job(settings):
             "SELECT status FROM doppel.procrastinate_jobs WHERE id = %s", (resumed.job_id,)
         ).fetchone()[0]
     assert status == "todo"
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_the_run_lifecycle_marks_beats_and_finishes_a_run_that_raises(settings):
+    db = Database(settings)
+    db.ensure_schema()
+    with db.connection() as conn:
+        failing = create_run(conn, "allan-maverick", "full", {"mode": "full"}, state="queued", trigger="test")
+    with pytest.raises(RuntimeError), run_lifecycle(db, failing, 0.05):
+        assert get_run(db, failing).state == "running"
+        raise RuntimeError("disk full")
+    run = get_run(db, failing)
+    assert run.state == "failed" and "RuntimeError: disk full" in run.error and run.attempts == 1
+
+    with db.connection() as conn:
+        stopped = create_run(conn, "allan-maverick", "full", {"mode": "full"}, state="queued", trigger="test")
+    with pytest.raises(_Stop), run_lifecycle(db, stopped, 0.05, cancelled=(_Stop,)):
+        raise _Stop("asked to stop")
+    assert get_run(db, stopped).state == "cancelled"
+
+    with db.connection() as conn:
+        fine = create_run(conn, "allan-maverick", "full", {"mode": "full"}, state="running", trigger="test")
+    with run_lifecycle(db, fine, 0.05, mark=False):
+        pass
+    run = get_run(db, fine)
+    assert run.state == "running" and run.attempts == 1  # success is the caller's to record; no second mark

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from doppel.cli import app
+from doppel.cli.app import app
 from doppel.cli.console import console, err_console
 from doppel.cli.errors import fail, guard
 from doppel.cli.settings import ConfigOpt, TwinOpt, command_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from doppel.cli import app
+from doppel.cli.app import app
 from doppel.cli.console import console
 from doppel.cli.errors import guard
 from doppel.cli.settings import ConfigOpt, command_settings

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from doppel.cli import app
+from doppel.cli.app import app
 from doppel.cli.console import console, err_console
 from doppel.cli.errors import fail, guard
 from doppel.cli.settings import ConfigOpt, TwinOpt, command_settings, find_version

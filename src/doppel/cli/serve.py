@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from doppel.cli import app
+from doppel.cli.app import app
 from doppel.cli.errors import fail, guard
 from doppel.cli.settings import ConfigOpt, command_settings
 from doppel.db import Database

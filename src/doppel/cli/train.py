@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from doppel.cli import app
+from doppel.cli.app import app
 from doppel.cli.console import console
 from doppel.cli.errors import fail, guard
 from doppel.cli.progress import RichReporter
@@ -53,12 +53,13 @@ def dataset(
 ):
     """Collect, clean, pair and split the records; write the examples and the data-set card."""
     from doppel.cli.render import print_card
-    from doppel.pipeline import collect_records, prepare_dataset, training_config
+    from doppel.pipeline import collect_records, prepare_dataset
     from doppel.training.base_models import load_tokenizer, resolve_base_model
+    from doppel.training.overrides import resolve_training
 
     settings = command_settings(config)
     twin_cfg = settings.twin(twin)
-    cfg = training_config(twin_cfg, {"max_length": max_length} if max_length else None)
+    cfg = resolve_training(twin_cfg, {"max_length": max_length}, settings.home)
     reporter = RichReporter(console)
     with reporter:
         reporter.stage("base model")
@@ -97,22 +98,23 @@ def train(
     from pydantic import ValidationError
 
     from doppel.cli.render import print_metrics
+    from doppel.config import TrainingOverrides
     from doppel.pipeline import train_twin
+    from doppel.training.overrides import OverrideError
 
     if full and incremental:
         fail(ValueError("choose one of --full and --incremental"))
     settings = command_settings(config)
-    overrides = {
-        k: v
-        for k, v in dict(
+    try:
+        overrides = TrainingOverrides(
             epochs=epochs,
             learning_rate=learning_rate,
             batch_size=batch_size,
             max_length=max_length,
             max_steps=max_steps,
-        ).items()
-        if v is not None
-    }
+        )
+    except ValidationError as exc:
+        fail(ValueError(_options_message(exc)))
     reporter = RichReporter(console)
     try:
         with reporter:
@@ -125,7 +127,9 @@ def train(
                 promote=promote,
             )
     except ValidationError as exc:
-        fail(ValueError("; ".join(f"--{'-'.join(str(e['loc'][0]).split('_'))}: {e['msg']}" for e in exc.errors())))
+        fail(ValueError(_options_message(exc)))
+    except OverrideError as exc:
+        fail(ValueError(f"--{exc.field.replace('_', '-')}: {exc.message}"))
     if outcome.version is None:
         console.print(f"[bold]{settings.twin(twin).name}[/]: {outcome.message}; no version made")
         return
@@ -135,3 +139,8 @@ def train(
         f"[bold {color}]{outcome.version.twin} {outcome.version.name}[/]: {escape(outcome.message)} "
         f"({outcome.version.path})"
     )
+
+
+def _options_message(exc) -> str:
+    """A pydantic error as the options the user typed: "--max-length: Input should be ..."."""
+    return "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors())

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from doppel.cli import app
+from doppel.cli.app import app
 from doppel.cli.console import console
 from doppel.cli.errors import guard
 from doppel.cli.settings import ConfigOpt, TwinOpt, command_settings

@@ -12,15 +12,11 @@ import time
 from doppel.config import Settings
 from doppel.db import Database
 from doppel.evaluation.scorecard import evaluate_version, headline
-from doppel.runs import Heartbeat, Run, finish_run, mark_running, update_run
-
-# Progress rows are written at most this often (seconds), like training's.
-PROGRESS_EVERY = 1.0
+from doppel.runs import PROGRESS_EVERY, Run, finish_run, run_lifecycle, update_run
 
 
 def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
     """Run the full scorecard for the run's version (default: final), with progress in the run row."""
-    mark_running(db, run.id)
     last = [0.0]
 
     def progress(part: str, done: int, total: int) -> None:
@@ -29,14 +25,10 @@ def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
             last[0] = now
             update_run(db, run.id, progress={"mode": "evaluate", "stage": part, "step": done, "total_steps": total})
 
-    try:
-        with Heartbeat(db, run.id, settings.service.heartbeat_seconds):
-            card = evaluate_version(
-                settings, run.twin, run.params.get("version"), db=db, seed=run.params.get("seed"), progress=progress
-            )
-    except BaseException as exc:
-        finish_run(db, run.id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
+    with run_lifecycle(db, run.id, settings.service.heartbeat_seconds):
+        card = evaluate_version(
+            settings, run.twin, run.params.get("version"), db=db, seed=run.params.get("seed"), progress=progress
+        )
     numbers = {k: v for k, v in headline(card).items() if v is not None}
     finish_run(
         db,

@@ -69,9 +69,7 @@ def chatml_template(default_system: str) -> str:
 
 
 def ollama_parameters(twin: TwinConfig, context_window: int | None = None) -> dict:
-    from doppel.inference.anti_loop import REPETITION_PENALTY
     from doppel.inference.backend import Sampling
-    from doppel.inference.backends.llamacpp import SAMPLING_TOP_K
 
     num_ctx = max(MIN_CONTEXT, twin.training.max_length)
     if context_window:
@@ -81,9 +79,9 @@ def ollama_parameters(twin: TwinConfig, context_window: int | None = None) -> di
         "num_ctx": num_ctx,
         "num_predict": twin.inference.max_new_tokens,
         "temperature": twin.inference.temperature,
-        "top_k": SAMPLING_TOP_K,
+        "top_k": Sampling().top_k,
         "top_p": Sampling().top_p,
-        "repeat_penalty": REPETITION_PENALTY,
+        "repeat_penalty": Sampling().repetition_penalty,
         "repeat_last_n": -1,
     }
 

@@ -7,26 +7,28 @@ the prompt, which forbids the twin to quote the email it answers ("either Dan
 or Gregg") or the points it was asked to make; people quote what they answer
 all the time, so that ban made replies vaguer than the person's own.
 
-llama.cpp and Ollama take the penalty as a number (their window is the last
-64 tokens); the in-process backends use ``reply_processors``.
+The settings are ``Sampling``'s. llama.cpp and Ollama take the penalty as a
+number (their window is the last 64 tokens); the in-process backends use
+``reply_processors``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from doppel.inference.backend import Sampling
+
 if TYPE_CHECKING:  # torch and transformers load only where a model runs in-process, not for llama.cpp
     import torch
     from transformers import LogitsProcessorList
-
-REPETITION_PENALTY = 1.1
-NO_REPEAT_NGRAM = 3
 
 
 class ReplyAntiLoop:
     """Repetition penalty and repeated-n-gram ban over the tokens after ``start`` (the reply) only."""
 
-    def __init__(self, start: int, penalty: float = REPETITION_PENALTY, ngram: int = NO_REPEAT_NGRAM) -> None:
+    def __init__(
+        self, start: int, penalty: float = Sampling.repetition_penalty, ngram: int = Sampling.no_repeat_ngram
+    ) -> None:
         self.start = start
         self.penalty = penalty
         self.ngram = ngram
@@ -53,7 +55,7 @@ class ReplyAntiLoop:
         return scores
 
 
-def reply_processors(prompt_width: int, *, ngram: int = NO_REPEAT_NGRAM) -> LogitsProcessorList:
+def reply_processors(prompt_width: int, *, ngram: int = Sampling.no_repeat_ngram) -> LogitsProcessorList:
     """The anti-looping guards for a batch whose prompts all end at ``prompt_width`` (left padding)."""
     from transformers import LogitsProcessorList
 

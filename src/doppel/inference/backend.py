@@ -34,11 +34,18 @@ class Generation:
 
 @dataclass
 class Sampling:
+    """How one reply is decoded: every backend, the Modelfile and the scorecard read their settings here."""
+
     max_tokens: int = 256
-    temperature: float = 0.0  # 0: greedy (with a repeated-3-gram ban, see LocalTwin)
+    temperature: float = 0.0  # 0: greedy
     top_p: float = 0.9
+    top_k: int = 50  # transformers' default when sampling
     seed: int = 0
     stop: tuple[str, ...] = ()
+    # Anti-looping (see anti_loop.py): a mild penalty on tokens the reply already used, and, greedy and
+    # in-process only, a ban on repeating a 3-token run of the reply.
+    repetition_penalty: float = 1.1
+    no_repeat_ngram: int = 3
 
 
 @runtime_checkable

@@ -1,16 +1,21 @@
 """The process a job trains in: started by the worker, so the API stays responsive and
-every byte of (GPU) memory goes back to the system when it ends."""
+every byte of (GPU) memory goes back to the system when it ends; ``run_in_child`` starts
+it and watches it (cancel, exit code) from the worker."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import sys
+import time
 
 from doppel.config import Settings
+from doppel.db import Database
+from doppel.runs import finish_run, get_run
 
 log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
@@ -52,3 +57,35 @@ def start(settings: Settings, run_id: int) -> multiprocessing.Process:
     )
     process.start()
     return process
+
+
+async def run_in_child(settings: Settings, db: Database, run_id: int) -> None:
+    """Train ``run_id`` in a child process and wait for it, killing it if a cancel is ignored."""
+    run = get_run(db, run_id)
+    if run is None or run.state not in ("queued", "running"):
+        log.info("run %s is %s; skipping", run_id, run.state if run else "gone")
+        return
+    # The child gets the database's concrete URL: an embedded server is already up.
+    process = start(settings.model_copy(update={"database_url": db.url}), run_id)
+    log.info("run %s (%s %s) training in process %s", run_id, run.mode, run.twin, process.pid)
+    cancel_seen: float | None = None
+    while process.is_alive():
+        await asyncio.sleep(0.5)
+        current = get_run(db, run_id)
+        if current is not None and current.cancel_requested:
+            cancel_seen = cancel_seen or time.monotonic()
+            # The loop stops at its next step; a process stuck elsewhere is ended.
+            grace = settings.service.cancel_grace_seconds
+            if time.monotonic() - cancel_seen > grace:
+                log.warning("run %s ignored its cancel for %ss; terminating", run_id, grace)
+                process.terminate()
+                await asyncio.sleep(2)
+                if process.is_alive():
+                    process.kill()
+    process.join()
+    final = get_run(db, run_id)
+    if final is not None and final.state in ("queued", "running"):
+        if final.cancel_requested:
+            finish_run(db, run_id, "cancelled", message="cancelled; the training process was ended")
+        else:
+            finish_run(db, run_id, "failed", error=f"the training process exited with code {process.exitcode}")

@@ -14,7 +14,6 @@ from datetime import UTC
 import procrastinate
 import psycopg
 
-from doppel.config import Settings
 from doppel.db import SCHEMA, Database
 from doppel.runs import create_run, update_run
 
@@ -25,23 +24,15 @@ TRAINING_QUEUE = "training"
 MODES = ("full", "incremental", "evaluate")
 
 
-def build_app(settings: Settings, db: Database) -> procrastinate.App:
-    """A procrastinate App on doppel's database whose tables and functions live in the doppel schema."""
+def new_app(db: Database) -> procrastinate.App:
+    """A procrastinate App on doppel's database whose tables and functions live in the doppel schema.
+
+    It has no tasks yet: ``jobs/tasks.py`` registers them (``build_app``).
+    """
     connector = procrastinate.PsycopgConnector(
         conninfo=db.url, kwargs={"options": f"-c search_path={SCHEMA},public"}, min_size=1, max_size=4
     )
-    app = procrastinate.App(connector=connector)
-
-    @app.task(name=TRAIN_TASK, queue=TRAINING_QUEUE, pass_context=True)
-    async def train(context: procrastinate.JobContext, run_id: int) -> None:
-        from doppel.jobs.worker import run_in_child
-
-        await run_in_child(settings, db, run_id)
-
-    from doppel.jobs.schedule import register_schedule
-
-    register_schedule(app, settings, db)
-    return app
+    return procrastinate.App(connector=connector)
 
 
 def ensure_queue_schema(db: Database) -> None:

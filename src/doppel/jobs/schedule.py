@@ -16,6 +16,7 @@ import procrastinate
 
 from doppel.config import Settings
 from doppel.db import Database
+from doppel.jobs.queue import enqueue
 from doppel.runs import RunConflict
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ def _register(app: procrastinate.App, db: Database, twin: str, mode: str, cron: 
     @app.periodic(cron=cron, periodic_id=f"{mode}:{twin}")
     @app.task(name=f"doppel.schedule.{mode}.{twin}", queue="schedule", pass_context=False)
     async def scheduled(timestamp: int) -> None:
-        from doppel.jobs.queue import enqueue
-
         try:
             run_id = await enqueue(app, db, twin, mode, {}, trigger="schedule")
             log.info("scheduled %s run %s queued for %s", mode, run_id, twin)

@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 import doppel
 from doppel.config import Settings
 from doppel.db import Database
-from doppel.jobs.queue import build_app, ensure_queue_schema
+from doppel.jobs.queue import ensure_queue_schema
+from doppel.jobs.tasks import build_app
 from doppel.service.auth import check_bind
 from doppel.service.limits import BodyLimit
 from doppel.service.routes import asking, evaluation, health, openai_compat, review, test, training, versions, web

@@ -7,24 +7,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from doppel.config import TrainingOverrides
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TrainRequest(_Body):
-    """The seed's body; every field optional. Missing fields come from the twin's config."""
+class TrainRequest(TrainingOverrides):
+    """The seed's body; every field optional. Missing fields come from the twin's config, and the
+    settings' bounds are the config's own (``TrainingOverrides``)."""
 
     twin: str | None = Field(None, description="Twin to train (default: the config's first).")
     mode: Literal["incremental", "full"] = Field("full", description="incremental: new records since final.")
-    epochs: int | None = Field(None, ge=1, le=50)
-    learning_rate: float | None = Field(None, gt=0, le=1.0)
-    batch_size: int | None = Field(None, ge=1, le=1024)
-    max_length: int | None = Field(None, ge=16, description="Up to the base model's context length.")
-    max_steps: int | None = Field(None, ge=1)
 
-    def overrides(self) -> dict:
-        return self.model_dump(exclude_none=True, exclude={"twin", "mode"})
+    def overrides(self) -> TrainingOverrides:
+        return TrainingOverrides.model_validate(self.model_dump(exclude_none=True, exclude={"twin", "mode"}))
 
 
 class Queued(BaseModel):

@@ -18,14 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from doppel.config import DEFAULT_BASE_MODEL, Settings, TwinConfig
-from doppel.inference.anti_loop import REPETITION_PENALTY
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.common import twin_prompter
 from doppel.inference.prompting import Prompter
 from doppel.registry import Version
 
 MAX_CONTEXT = 8192  # the KV cache is allocated up front: cap it for models with huge windows
-SAMPLING_TOP_K = 50  # transformers' default when sampling
 
 
 _LOAD_LOCK = threading.Lock()
@@ -183,11 +181,11 @@ class LlamaCppBackend:
             tokens = self.llm.generate(
                 prompt,
                 temp=0.0 if greedy else sampling.temperature,
-                top_k=SAMPLING_TOP_K,
+                top_k=sampling.top_k,
                 top_p=1.0 if greedy else sampling.top_p,
                 min_p=0.0,
                 typical_p=1.0,
-                repeat_penalty=REPETITION_PENALTY,
+                repeat_penalty=sampling.repetition_penalty,
             )
             try:
                 for token in tokens:

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 
 import httpx
 
-from doppel.inference.anti_loop import REPETITION_PENALTY
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.remote_scoring import (
     HOT_TEMPERATURE,
@@ -39,7 +38,7 @@ class OllamaBackend(RemoteBackend):
             "num_predict": int(sampling.max_tokens),
             # The end of turn as text too, in case the host's GGUF does not treat it as end of generation.
             "stop": list(dict.fromkeys([*sampling.stop, self.prompter.end_of_turn])),
-            "repeat_penalty": REPETITION_PENALTY,
+            "repeat_penalty": sampling.repetition_penalty,
         }
 
     def _generate(self, body: dict, stream: bool) -> httpx.Response:

@@ -11,7 +11,7 @@ from doppel.jobs.queue import enqueue
 from doppel.runs import RunConflict, get_run, latest_run, list_runs, request_cancel
 from doppel.service.schemas import CancelRequest, JobStatus, Queued, TrainRequest
 from doppel.service.state import ADMIN, READ, State
-from doppel.training.base_models import context_length
+from doppel.training.overrides import OverrideError, resolve_training
 
 router = APIRouter(prefix="/api", tags=["training"])
 
@@ -26,20 +26,16 @@ router = APIRouter(prefix="/api", tags=["training"])
 async def train(body: TrainRequest, state: State):
     """Queue a training run. While the twin has one queued or running, answers 409 with that run's id."""
     twin = state.twin(body.twin)
-    limit = await run_in_threadpool(context_length, twin.base_model, state.settings.home)
-    if body.max_length is not None and limit and body.max_length > limit:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "less_than_equal",
-                    "loc": ("body", "max_length"),
-                    "input": body.max_length,
-                    "msg": f"Input should be less than or equal to {limit} (the base model's context length)",
-                }
-            ]
-        )
+    overrides = body.overrides()
     try:
-        run_id = await enqueue(state.queue, state.db, twin.name, body.mode, body.overrides(), trigger="api")
+        # The same check a CLI run gets: the config's bounds, then the base model's context window.
+        await run_in_threadpool(resolve_training, twin, overrides, state.settings.home)
+    except OverrideError as exc:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", exc.field), "input": exc.value, "msg": exc.message}]
+        ) from exc
+    try:
+        run_id = await enqueue(state.queue, state.db, twin.name, body.mode, overrides.changes(), trigger="api")
     except RunConflict as exc:
         return JSONResponse(
             status_code=409,
