@@ -48,7 +48,7 @@ from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
 from doppel.db import Database
 from doppel.registry import Mode, Registry, Version
-from doppel.runs import PROGRESS_EVERY, cancel_requested, create_run, finish_run, run_lifecycle, update_run
+from doppel.runs import PROGRESS_EVERY, RunProgress, cancel_requested, create_run, finish_run, run_lifecycle, update_run
 from doppel.sources import Record, read_records
 from doppel.training.base_models import load_tokenizer, resolve_base_model
 from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
@@ -126,20 +126,19 @@ class _RunHooks:
 
     def __init__(self, db: Database, run_id: int, reporter: Reporter, base: dict):
         self.db, self.run_id, self.reporter = db, run_id, reporter
-        self.progress: dict = dict(base)
-        self.progress.setdefault("loss_history", [])
+        self.progress = RunProgress(loss_history=[], **base)
         self._last_write = 0.0
         self._last_check = 0.0
 
     def write(self, force: bool = False, **fields) -> None:
-        self.progress.update(fields)
+        self.progress.update(**fields)
         now = time.monotonic()
         if force or now - self._last_write >= PROGRESS_EVERY:
             self._last_write = now
             update_run(self.db, self.run_id, progress=self.progress)
 
     def on_step(self, info: StepInfo) -> None:
-        history = self.progress["loss_history"]
+        history = self.progress.loss_history
         history.append([info.step, round(info.loss, 4)])
         if len(history) > 2000:  # keep the row small on long runs: every other point
             del history[::2]

@@ -20,6 +20,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict
 
 from doppel.db import SCHEMA, Database
 
@@ -36,6 +37,40 @@ class RunConflict(RuntimeError):
         super().__init__(f"a training run for twin {twin!r} is already {state or 'active'} (run {run_id})")
 
 
+class RunProgress(BaseModel):
+    """A run's ``progress`` column: written by the training pipeline and evaluation runs while they work,
+    read by the API's status and the reaper. Fields a stage does not reach stay unset and are not stored;
+    fields beyond these (the incremental selection's counts) are kept as they come."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mode: str | None = None
+    stage: str | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    epoch: int | None = None
+    epochs: int | None = None
+    train_loss: float | None = None
+    learning_rate: float | None = None
+    tokens_per_second: float | None = None
+    eta_seconds: float | None = None
+    step_seconds: float | None = None
+    initial_val_loss: float | None = None
+    initial_val_perplexity: float | None = None
+    val_loss: float | None = None
+    val_perplexity: float | None = None
+    examples: dict | None = None
+    loss_history: list[list[float]] | None = None
+
+    def update(self, **fields) -> None:
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def stored(self) -> dict:
+        """The JSON the row holds."""
+        return self.model_dump(exclude_none=True)
+
+
 @dataclass(frozen=True)
 class Run:
     id: int
@@ -49,7 +84,7 @@ class Run:
     version: str | None
     params: dict
     metrics: dict
-    progress: dict
+    progress: RunProgress
     message: str | None
     error: str | None
     job_id: int | None
@@ -59,8 +94,9 @@ class Run:
     host: str | None
     pid: int | None
 
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
+    def __post_init__(self) -> None:
+        if not isinstance(self.progress, RunProgress):  # the row's JSON, as psycopg reads it
+            object.__setattr__(self, "progress", RunProgress.model_validate(self.progress or {}))
 
 
 _COLUMNS = ", ".join(Run.__dataclass_fields__)
@@ -136,6 +172,7 @@ def update_run(db: Database, run_id: int, **fields) -> None:
     if not fields:
         return
     assignments = ", ".join(f"{k} = %({k})s" for k in fields)
+    fields = {k: v.stored() if isinstance(v, RunProgress) else v for k, v in fields.items()}
     values = {k: Jsonb(v) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
     with db.connection() as conn:
         conn.execute(f"UPDATE {SCHEMA}.runs SET {assignments} WHERE id = %(run_id)s", {**values, "run_id": run_id})

@@ -12,7 +12,7 @@ import time
 from doppel.config import Settings
 from doppel.db import Database
 from doppel.evaluation.scorecard import evaluate_version, headline
-from doppel.runs import PROGRESS_EVERY, Run, finish_run, run_lifecycle, update_run
+from doppel.runs import PROGRESS_EVERY, Run, RunProgress, finish_run, run_lifecycle, update_run
 
 
 def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
@@ -23,7 +23,7 @@ def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY or done >= total:
             last[0] = now
-            update_run(db, run.id, progress={"mode": "evaluate", "stage": part, "step": done, "total_steps": total})
+            update_run(db, run.id, progress=RunProgress(mode="evaluate", stage=part, step=done, total_steps=total))
 
     with run_lifecycle(db, run.id, settings.service.heartbeat_seconds):
         card = evaluate_version(

@@ -29,8 +29,8 @@ async def reap(app: procrastinate.App, settings: Settings, db: Database) -> list
             continue  # another worker got there first
         handled.append(run.id)
         since = run.heartbeat_at.isoformat(timespec="seconds") if run.heartbeat_at else "its start"
-        step = run.progress.get("step")
-        where = f"at step {step}/{run.progress.get('total_steps')}" if step else f"in stage {run.progress.get('stage')}"
+        step = run.progress.step
+        where = f"at step {step}/{run.progress.total_steps}" if step else f"in stage {run.progress.stage}"
         if run.job_id is None:
             finish_run(
                 db,

@@ -86,23 +86,23 @@ class JobStatus(BaseModel):
 
     @classmethod
     def from_run(cls, run, *, with_history: bool = True) -> JobStatus:
-        p = run.progress or {}
+        p = run.progress
         return cls(
             job_id=run.id,
             twin=run.twin,
-            mode=p.get("mode", run.mode),
+            mode=p.mode or run.mode,
             state=run.state,
             trigger=run.trigger,
-            stage=p.get("stage"),
-            step=p.get("step"),
-            total_steps=p.get("total_steps"),
-            epoch=p.get("epoch"),
-            epochs=p.get("epochs"),
-            eta_seconds=p.get("eta_seconds") if run.state == "running" else None,
-            train_loss=p.get("train_loss"),
-            val_loss=p.get("val_loss"),
-            examples=p.get("examples"),
-            tokens_per_second=p.get("tokens_per_second"),
+            stage=p.stage,
+            step=p.step,
+            total_steps=p.total_steps,
+            epoch=p.epoch,
+            epochs=p.epochs,
+            eta_seconds=p.eta_seconds if run.state == "running" else None,
+            train_loss=p.train_loss,
+            val_loss=p.val_loss,
+            examples=p.examples,
+            tokens_per_second=p.tokens_per_second,
             queued_at=run.created_at,
             started_at=run.started_at,
             finished_at=run.finished_at,
@@ -113,7 +113,7 @@ class JobStatus(BaseModel):
             attempts=run.attempts,
             cancel_requested=run.cancel_requested,
             params=run.params,
-            loss_history=p.get("loss_history", []) if with_history else [],
+            loss_history=(p.loss_history or []) if with_history else [],
         )
 
 
