@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doppel.config import Settings
+from doppel.config import Settings, TwinConfig
 from doppel.db import Database
 from doppel.demo.load import load_demo
 from doppel.demo.persona import generate
@@ -38,13 +38,21 @@ class DemoResult:
     comparisons: list[Comparison]
 
 
-def demo_settings(settings: Settings) -> Settings:
-    """The built-in twin on the embedded server, whatever else the config says.
+def demo_settings(settings: Settings, steps: int | None = None) -> Settings:
+    """The built-in twin on the embedded server, whatever else the config says, with the demo's schedule.
 
     The demo writes the persona's tables, and a company database is only ever
     read, so ``database_url`` is ignored here; the config's own twins are too.
+    The schedule is the twin's config rather than per-run overrides, since it
+    sets more than a run may change (``eval_batches``).
     """
-    return Settings(home=settings.home, models_dir=settings.models_dir, log_level=settings.log_level)
+    training = {**DEMO_TRAINING, **({"max_steps": steps} if steps else {})}
+    return Settings(
+        home=settings.home,
+        models_dir=settings.models_dir,
+        log_level=settings.log_level,
+        twins=[TwinConfig(training=training)],
+    )
 
 
 def run_demo(
@@ -56,15 +64,12 @@ def run_demo(
     max_new_tokens: int = 70,
 ) -> DemoResult:
     reporter = reporter or Reporter()
-    settings = demo_settings(settings)
+    settings = demo_settings(settings, steps)
     db = Database(settings)
     reporter.stage("load persona")
     with db.connection() as conn:
         rows = load_demo(conn, generate())
-    overrides = dict(DEMO_TRAINING)
-    if steps:
-        overrides["max_steps"] = steps
-    outcome = train_twin(settings, "allan-maverick", overrides=overrides, reporter=reporter, db=db)
+    outcome = train_twin(settings, "allan-maverick", reporter=reporter, db=db)
     reporter.stage("compare")
     comparisons = compare_replies(settings, outcome, count=compare, max_new_tokens=max_new_tokens)
     return DemoResult(rows=rows, outcome=outcome, comparisons=comparisons)
