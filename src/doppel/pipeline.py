@@ -53,7 +53,7 @@ from doppel.sources import Record, read_records
 from doppel.training.base_models import load_tokenizer, resolve_base_model
 from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
 from doppel.training.lora import add_lora, load_base
-from doppel.training.overrides import resolve_training
+from doppel.training.overrides import override_changes, resolve_training
 from doppel.training.perplexity import SEED_TARGETS, LossResult, evaluate_loss
 from doppel.training.placement import Placement, choose_placement
 
@@ -194,7 +194,7 @@ def train_twin(
     reporter = reporter or Reporter()
     started = time.perf_counter()
     twin = settings.twin(twin_name)
-    changes = overrides.changes() if isinstance(overrides, TrainingOverrides) else dict(overrides or {})
+    changes = override_changes(overrides)
     cfg = resolve_training(twin, changes, settings.home)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     db = db or Database(settings)

@@ -24,16 +24,20 @@ class OverrideError(ValueError):
         self.message = message
 
 
+def override_changes(overrides: TrainingOverrides | Mapping | None) -> dict:
+    """Only the settings a run sets, validated against the config's bounds (a dict is checked too)."""
+    if overrides is None:
+        return {}
+    if not isinstance(overrides, TrainingOverrides):
+        overrides = TrainingOverrides.model_validate(dict(overrides))
+    return overrides.changes()
+
+
 def resolve_training(
     twin: TwinConfig, overrides: TrainingOverrides | Mapping | None, home: Path | str
 ) -> TrainingConfig:
     """The twin's training settings with ``overrides`` applied and validated like the config file."""
-    if overrides is None:
-        changes = {}
-    elif isinstance(overrides, TrainingOverrides):
-        changes = overrides.changes()
-    else:
-        changes = TrainingOverrides.model_validate(dict(overrides)).changes()
+    changes = override_changes(overrides)
     if not changes:
         return twin.training
     cfg = TrainingConfig.model_validate({**twin.training.model_dump(), **changes})
