@@ -29,8 +29,8 @@ from timing import Metric, add_arguments, compare, median, report
 from doppel.config import load_settings
 from doppel.dataset.examples import build_examples
 from doppel.db import Database
+from doppel.evaluation.parts.style import style_prompts
 from doppel.evaluation.replies import generate_replies
-from doppel.evaluation.scorecard import _style_prompts
 from doppel.inference.backends.common import twin_prompter
 from doppel.inference.local import LocalTwin
 from doppel.pipeline import collect_records
@@ -54,7 +54,7 @@ def main() -> None:
     local = LocalTwin.from_version(resolve_base_model(twin.base_model, settings.home), version)
     prompter = twin_prompter(settings, twin, version, local.tokenizer)
     built = build_examples(collect_records(Database(settings), twin), twin.persona)
-    chosen = _style_prompts(built, prompter, 384, args.prompts + WARMUP_PROMPTS)
+    chosen = style_prompts(built, prompter, 384, args.prompts + WARMUP_PROMPTS)
     conversations = [e.prompt_messages for e in chosen[: args.prompts]]
     warm = [e.prompt_messages for e in chosen[args.prompts :]]
     if len(conversations) < args.prompts or not warm:

@@ -26,41 +26,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from doppel.scorecard import SCORE_NAMES
+
 DEFAULT_TWIN = "allan-maverick"
 DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 _TWIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-
-
-# The scorecard's headline numbers, by the dotted names promotion.min_scores / max_scores use.
-SCORE_NAMES = (
-    "fit.train_loss",
-    "fit.val_loss",
-    "fit.val_perplexity",
-    "fit.base_val_loss",
-    "fit.improvement",
-    "style.twin_share",
-    "style.base_share",
-    "style.real_share",
-    "style.twin_similarity",
-    "style.base_similarity",
-    "style.distinct_replies",
-    "style.relevance",
-    "style.twin_habit_distance",
-    "style.base_habit_distance",
-    "decisions.accuracy",
-    "decisions.base_accuracy",
-    "decisions.brier",
-    "decisions.chance",
-    "decisions.longest_accuracy",
-    "decisions.overlap_accuracy",
-    "decisions.p_value",
-    "personality.share",
-    "human.share_fooled",
-    "human.mean_score",
-    "human.reviews",
-)
 
 
 class ConfigError(ValueError):

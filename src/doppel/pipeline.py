@@ -96,7 +96,7 @@ def collect_records(db: Database, twin: TwinConfig, reporter: Reporter | None = 
 
 def prepare_dataset(records: list[Record], twin: TwinConfig, tokenizer, cfg: TrainingConfig, **selection) -> Dataset:
     ensure_chat_template(tokenizer)
-    return build_dataset(records, twin.model_copy(update={"training": cfg}), tokenizer, **selection)
+    return build_dataset(records, tokenizer, twin=twin.name, persona=twin.persona, training=cfg, **selection)
 
 
 def data_until(records: list[Record]) -> dict[str, str]:
@@ -268,7 +268,7 @@ def _run(
         val_fraction=cfg.val_fraction,
         pinned=read_splits(final.path if final else None),
     )
-    check_usable(built, twin)
+    check_usable(built, twin.name)
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
 
     if mode == "incremental":
@@ -290,8 +290,10 @@ def _run(
         selection = {"mode": mode, "new": len(train_examples), "replay": 0}
     dataset = build_dataset(
         records,
-        twin.model_copy(update={"training": cfg}),
         tokenizer,
+        twin=twin.name,
+        persona=twin.persona,
+        training=cfg,
         built=built,
         train_examples=train_examples,
         val_examples=val_examples,
@@ -415,13 +417,14 @@ def _gate(
 
 def _scorecard_gate(settings: Settings, twin: TwinConfig, version: Version, db: Database, gate: dict) -> bool:
     """Evaluate the candidate and check promotion.min_scores / max_scores; records the outcome in ``gate``."""
-    from doppel.evaluation.scorecard import check_scores, evaluate_version, headline
+    from doppel.evaluation.evaluate import evaluate_version
+    from doppel.scorecard import check_scores
 
     card = evaluate_version(settings, twin.name, version.name, db=db)
     problems = check_scores(card, twin.promotion.min_scores, twin.promotion.max_scores)
     gated = {**twin.promotion.min_scores, **twin.promotion.max_scores}
-    checked = {k: v for k, v in headline(card).items() if k in gated}
-    gate["scorecard"] = {"checked": checked, "problems": problems, "report": card.get("report")}
+    checked = {k: v for k, v in card.headline().items() if k in gated}
+    gate["scorecard"] = {"checked": checked, "problems": problems, "report": getattr(card, "report", None)}
     if problems:
         gate["passed"] = False
         gate["reason"] = "scorecard: " + "; ".join(problems)

@@ -92,7 +92,7 @@ def test_v1_0_is_final_and_the_demo_compared_replies(demo):
 @pytest.fixture(scope="module")
 def scorecard(demo):
     """The demo twin's scorecard (a reduced one: 16 held-out prompts, 64-token replies)."""
-    from doppel.evaluation.scorecard import evaluate_version
+    from doppel.evaluation.evaluate import evaluate_version
 
     home, _, _, _ = demo
     settings = Settings.model_validate(
@@ -101,7 +101,7 @@ def scorecard(demo):
             "twins": [{"evaluation": {"style_examples": 16, "max_new_tokens": 64}, "promotion": {"gate_examples": 48}}],
         }
     )
-    card = evaluate_version(settings)
+    card = evaluate_version(settings).to_json()  # the JSON form `doppel eval --json` and the API show
     style, decisions = card["style"], card["decisions"]["sets"][0]
     print(
         "\ndemo scorecard: reads as Allan twin {twin} / base {base} / real {real}; similarity twin {st} / base {sb}; "

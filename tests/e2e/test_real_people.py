@@ -19,8 +19,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from doppel.evaluation.scorecard import evaluate_version
+from doppel.evaluation.evaluate import evaluate_version
 from doppel.pipeline import train_twin
+from doppel.scorecard import Scorecard
 from tests.e2e.enron import load_mailbox
 from tests.e2e.panza import load_panza
 
@@ -31,27 +32,27 @@ EMAILS_ONLY = {"conversations": {"enabled": False}, "deals": {"enabled": False},
 EVALUATION = {"style_examples": 16, "max_new_tokens": 64}
 
 
-def _check_margins(label: str, outcome, card) -> None:
+def _check_margins(label: str, outcome, card: Scorecard) -> None:
     m = outcome.metrics
-    fit, style = card["fit"], card["style"]
-    clf, sim, distinct = style["classifier"], style["similarity"], style["distinct"]
+    fit, style = card.fit, card.style
+    clf, distinct = style.classifier, style.distinct
+    twin_sim, base_sim = style.similarity_of("twin"), style.similarity_of("base")
     print(
         f"\n{label}: {m['examples']} examples, {m['steps']} steps in {m['train_seconds']} s; "
-        f"val ppl {fit['base_val_perplexity']} -> {fit['val_perplexity']} "
-        f"(ratio {fit['val_perplexity'] / fit['base_val_perplexity']:.3f}); reads as the person twin "
-        f"{clf['twin']['share_as_person']} / base {clf['base']['share_as_person']} / real "
-        f"{clf['real']['share_as_person']} (n={clf['twin']['n']}, classifier on {clf['trained_on']}); similarity "
-        f"twin {sim['twin']['mean']} / base {sim['base']['mean']} (relevance {style['relevance']}, "
-        f"95% {style['relevance_interval']}); distinct "
-        f"twin {distinct['twin']} / base {distinct['base']}; leak check {outcome.dataset.card['leak_check']}"
+        f"val ppl {fit.base_val_perplexity} -> {fit.val_perplexity} "
+        f"(ratio {fit.val_perplexity / fit.base_val_perplexity:.3f}); reads as the person twin "
+        f"{style.share('twin')} / base {style.share('base')} / real {style.share('real')} "
+        f"(n={clf.twin.n}, classifier on {clf.trained_on}); similarity twin {twin_sim} / base {base_sim} "
+        f"(relevance {style.relevance}, 95% {style.relevance_interval}); distinct "
+        f"twin {distinct.twin} / base {distinct.base}; leak check {outcome.dataset.card['leak_check']}"
     )
-    assert clf["trained_on"]["others"] >= 100  # the contrast class: other people's mail in the same table
+    assert clf.trained_on["others"] >= 100  # the contrast class: other people's mail in the same table
     leak = outcome.dataset.card["leak_check"]
     assert leak["exact"] == 0 and leak["near"] == 0
-    assert fit["val_perplexity"] <= 0.8 * fit["base_val_perplexity"]
-    assert clf["twin"]["share_as_person"] >= clf["base"]["share_as_person"] + 0.20
-    assert sim["twin"]["mean"] > sim["base"]["mean"] and style["relevance"] > 0
-    assert distinct["twin"] >= 0.9
+    assert fit.val_perplexity <= 0.8 * fit.base_val_perplexity
+    assert style.share("twin") >= style.share("base") + 0.20
+    assert twin_sim > base_sim and style.relevance > 0
+    assert distinct.twin >= 0.9
 
 
 @pytest.mark.longrun

@@ -8,9 +8,11 @@ import pytest
 
 from doppel.dataset.examples import build_examples
 from doppel.db import Database
-from doppel.evaluation.scorecard import evaluate_version, headline, load_scorecard
+from doppel.evaluation.evaluate import evaluate_version
+from doppel.evaluation.store import load_scorecard
 from doppel.pipeline import collect_records, train_twin
 from doppel.registry import Registry
+from doppel.scorecard import Scorecard, headline
 
 EVAL = {"style_examples": 6, "max_new_tokens": 12, "batch_size": 4}
 TRAINING = {"max_steps": 3, "max_length": 128, "batch_size": 4, "learning_rate": 0.02, "eval_batches": 1}
@@ -30,7 +32,7 @@ def tiny_settings(make_settings, demo_db, tiny_model_dir):
     return make
 
 
-def _numbers(card: dict) -> dict:
+def _numbers(card: Scorecard | dict) -> dict:
     return {k: v for k, v in headline(card).items() if not k.startswith("human.")}
 
 
@@ -42,31 +44,32 @@ def test_scorecard_is_complete_saved_reproducible_and_held_out_only(tiny_setting
 
     # Same version, data and seed: the same numbers and the same replies.
     assert _numbers(first) == _numbers(second)
-    assert first["examples"] == second["examples"]
-    assert first["decisions"]["sets"][0]["items"] == second["decisions"]["sets"][0]["items"]
+    assert first.examples == second.examples
+    assert first.decisions.sets[0].items == second.decisions.sets[0].items
 
     # Every part is there and says what it rests on.
-    assert first["fit"]["val_loss"] is not None and first["fit"]["base_val_loss"] is not None
-    assert first["fit"]["targets"]["val_perplexity"]["target"] == 10.0
-    style = first["style"]
+    assert first.fit.val_loss is not None and first.fit.base_val_loss is not None
+    assert first.fit.targets["val_perplexity"].target == 10.0
+    style = first.style
     for who in ("twin", "base", "real"):
-        assert style["classifier"][who]["n"] == 6 and style["classifier"][who]["small_sample"] is True
-    assert style["classifier"]["trained_on"]["others"] >= 5
-    assert style["similarity"]["twin"]["n"] == 6 and -1 <= style["similarity"]["twin"]["mean"] <= 1
-    assert set(style["habits"]) == {"real", "twin", "base", "distance"}
-    scenarios = first["decisions"]["sets"][0]
-    assert scenarios["name"] == "scenarios" and scenarios["n"] >= 30
-    assert 0 <= scenarios["twin"]["accuracy"] <= 1 and scenarios["twin"]["brier"] >= 0
+        voice = getattr(style.classifier, who)
+        assert voice.n == 6 and voice.small_sample is True
+    assert style.classifier.trained_on["others"] >= 5
+    assert style.similarity.twin.n == 6 and -1 <= style.similarity.twin.mean <= 1
+    assert {"real", "twin", "base", "distance"} <= style.habits.model_fields_set
+    scenarios = first.decisions.sets[0]
+    assert scenarios.name == "scenarios" and scenarios.n >= 30
+    assert 0 <= scenarios.twin.accuracy <= 1 and scenarios.twin.brier >= 0
     # Beside the trivial pickers and under every scoring; the base model is its own reference, so for it pmi
     # and pmi_self are the same numbers.
-    assert scenarios["scoring"] == "pmi" and set(scenarios["by_scoring"]) == {"pmi", "pmi_self", "mean"}
-    assert scenarios["by_scoring"]["pmi"]["base"] == scenarios["by_scoring"]["pmi_self"]["base"]
-    assert scenarios["by_scoring"]["pmi"]["twin"] == scenarios["twin"]["accuracy"]
-    assert 0 <= scenarios["longest"]["accuracy"] <= 1 and 0 <= scenarios["overlap"]["accuracy"] <= 1
-    assert 0 < scenarios["twin_vs_base"]["p_value"] <= 1
-    assert first["personality"]["n"] == len(first["personality"]["answers"]) >= 5
-    assert first["human"]["reviews"] == 0 and first["human"]["pairs"] == 6
-    assert first["speed"]["parts_seconds"]["style"] > 0
+    assert scenarios.scoring == "pmi" and set(scenarios.by_scoring) == {"pmi", "pmi_self", "mean"}
+    assert scenarios.by_scoring["pmi"].base == scenarios.by_scoring["pmi_self"].base
+    assert scenarios.by_scoring["pmi"].twin == scenarios.twin.accuracy
+    assert 0 <= scenarios.longest.accuracy <= 1 and 0 <= scenarios.overlap.accuracy <= 1
+    assert 0 < scenarios.twin_vs_base.p_value <= 1
+    assert first.personality.n == len(first.personality.answers) >= 5
+    assert first.human.reviews == 0 and first.human.pairs == 6
+    assert first.speed.parts_seconds["style"] > 0
 
     # Saved in the version, with the report and a dated copy for history.
     version = outcome.version
@@ -195,7 +198,7 @@ def test_eval_and_review_from_the_cli(tmp_path, home, demo_db, tiny_model_dir):
     result = runner.invoke(app, ["review", "--config", str(config), "--reviewer", "cli"], input="1\n7\nq\n")
     assert result.exit_code == 0, result.output
     assert "1 of 2" in result.output and "So far: could not tell" in result.output
-    human = load_scorecard(load_settings(config), "allan-maverick")["human"]
-    assert human["reviews"] == 1 and human["mean_score"] == 7 and human["reviewers"] == 1
+    human = load_scorecard(load_settings(config), "allan-maverick").human
+    assert human.reviews == 1 and human.mean_score == 7 and human.reviewers == 1
 
     assert runner.invoke(app, ["eval", "v9.9", "--config", str(config)]).exit_code == 1

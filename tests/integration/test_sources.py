@@ -116,7 +116,7 @@ def test_optional_context_columns_may_be_absent_and_replies_still_find_their_par
 def test_no_usable_records_says_what_was_read_and_why(demo_db, tokenizer):
     twin = TwinConfig.model_validate({"persona": {"email_pattern": "%nobody%", "user_id": "nobody"}})
     with pytest.raises(NoUsableRecords, match=r"read 0 records"):
-        build_dataset(collect(demo_db, twin), twin, tokenizer)
+        build_dataset(collect(demo_db, twin), tokenizer, twin=twin.name, persona=twin.persona, training=twin.training)
     twin = TwinConfig.model_validate({"training": {"min_chars": 100000}})
     with pytest.raises(NoUsableRecords, match=r"shorter than min_chars: \d+"):
-        build_dataset(collect(demo_db, twin), twin, tokenizer)
+        build_dataset(collect(demo_db, twin), tokenizer, twin=twin.name, persona=twin.persona, training=twin.training)

@@ -138,10 +138,10 @@ def test_the_prompts_content_words_are_blanked_before_judging_style():
 
 
 def test_the_relevance_interval_says_when_the_sign_is_noise():
-    from doppel.evaluation.scorecard import _paired_interval
+    from doppel.evaluation.stats import paired_interval
 
-    clear = _paired_interval([0.5, 0.6, 0.55, 0.58], [0.2, 0.25, 0.22, 0.3])
-    assert clear["significant"] and clear["low"] > 0
-    noisy = _paired_interval([0.5, 0.1, 0.6, 0.2], [0.2, 0.5, 0.3, 0.4])
-    assert not noisy["significant"] and noisy["low"] < 0 < noisy["high"]
-    assert _paired_interval([0.5], [0.4]) is None
+    clear = paired_interval([0.5, 0.6, 0.55, 0.58], [0.2, 0.25, 0.22, 0.3])
+    assert clear.significant and clear.low > 0
+    noisy = paired_interval([0.5, 0.1, 0.6, 0.2], [0.2, 0.5, 0.3, 0.4])
+    assert not noisy.significant and noisy.low < 0 < noisy.high
+    assert paired_interval([0.5], [0.4]) is None

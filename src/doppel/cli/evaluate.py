@@ -38,7 +38,7 @@ def eval_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from doppel.cli.render import print_scorecard
-    from doppel.evaluation.scorecard import PARTS, EvaluationError, evaluate_version
+    from doppel.evaluation.evaluate import PARTS, EvaluationError, evaluate_version
 
     settings = command_settings(config)
     twin_cfg = settings.twin(twin)
@@ -66,7 +66,7 @@ def eval_command(
     except EvaluationError as exc:
         fail(exc)
     if as_json:
-        sys.stdout.write(json.dumps(card, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(card.to_json(), indent=2, default=str) + "\n")
     else:
         print_scorecard(console, card)
 
@@ -87,7 +87,7 @@ def review(
     from rich.panel import Panel
 
     from doppel.evaluation.reviews import ReviewError, next_pair, submit_review
-    from doppel.evaluation.scorecard import evaluation_dir
+    from doppel.evaluation.store import evaluation_dir
 
     settings = command_settings(config)
     twin_cfg = settings.twin(twin)

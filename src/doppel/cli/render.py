@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from doppel.dataset import render_card
+from doppel.scorecard import Accuracy, Counted, Decisions, DecisionTally, Human, Scorecard, Speed, Style
 from doppel.training.perplexity import SEED_TARGETS
 
 
@@ -158,152 +159,139 @@ def _share(value) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def _n(block: dict | None) -> str:
-    if not block or block.get("n") is None:
+def _n(block: Counted | None) -> str:
+    if block is None or block.n is None:
         return ""
-    return f"n={block['n']}" + (" [yellow](small sample)[/]" if block.get("small_sample") else "")
+    return f"n={block.n}" + (" [yellow](small sample)[/]" if block.small_sample else "")
 
 
-def _baselines(block: dict) -> str:
+def _baselines(block: DecisionTally) -> str:
     """What a decision set's accuracy has to beat: chance and the pickers that ignore the situation."""
-    shown = [f"chance {_share(block.get('chance'))}"]
+    shown = [f"chance {_share(block.chance)}"]
     for name in ("longest", "overlap"):
-        if isinstance(block.get(name), dict):
-            shown.append(f"{name} {_share(block[name].get('accuracy'))}")
+        picker = getattr(block, name)
+        if picker is not None:
+            shown.append(f"{name} {_share(picker.accuracy)}")
     return ", ".join(shown)
 
 
-def print_scorecard(console: Console, card: dict) -> None:
+def _accuracy(block: Accuracy | None, key: str = "accuracy") -> float | None:
+    return getattr(block, key) if block is not None else None
+
+
+def print_scorecard(console: Console, card: Scorecard) -> None:
     """The scorecard as a few tables: twin vs base (vs the real replies where that is the ceiling)."""
     console.print(
-        f"[bold]Scorecard of {card['twin']} {card['version']}[/] [dim](seed {card.get('seed')}, "
-        f"{card.get('evaluated_at', '')})[/]"
+        f"[bold]Scorecard of {card.twin} {card.version}[/] [dim](seed {card.seed}, {card.evaluated_at or ''})[/]"
     )
     table = Table(show_lines=False)
     for col in ("", "twin", "base model", "real replies", "rests on"):
         table.add_column(col)
-    fit = card.get("fit") or {}
-    if fit:
-        targets = fit.get("targets", {})
+    fit = card.fit
+    if fit is not None:
 
         def target(key):
-            t = targets.get(key) or {}
-            return f" (< {t['target']:g}: {'met' if t.get('met') else 'not met'})" if t else ""
+            t = fit.targets.get(key)
+            return f" (< {t.target:g}: {'met' if t.met else 'not met'})" if t and t.target is not None else ""
 
-        table.add_row("train loss", _num(fit.get("train_loss")) + target("train_loss"), "", "", "")
-        table.add_row(
-            "val loss", _num(fit.get("val_loss")) + target("val_loss"), _num(fit.get("base_val_loss")), "", _n(fit)
-        )
+        table.add_row("train loss", _num(fit.train_loss) + target("train_loss"), "", "", "")
+        table.add_row("val loss", _num(fit.val_loss) + target("val_loss"), _num(fit.base_val_loss), "", _n(fit))
         table.add_row(
             "val perplexity",
-            _num(fit.get("val_perplexity"), 2) + target("val_perplexity"),
-            _num(fit.get("base_val_perplexity"), 2),
+            _num(fit.val_perplexity, 2) + target("val_perplexity"),
+            _num(fit.base_val_perplexity, 2),
             "",
             "",
         )
-    style = card.get("style") or {}
-    clf = style.get("classifier") or {}
-    if "twin" in clf:
+    style = card.style or Style()
+    clf = style.classifier
+    if clf is not None and clf.twin is not None:
         table.add_row(
             "reads as the person",
-            _share(clf["twin"]["share_as_person"]),
-            _share(clf["base"]["share_as_person"]),
-            _share(clf["real"]["share_as_person"]),
-            _n(clf["twin"]),
+            _share(style.share("twin")),
+            _share(style.share("base")),
+            _share(style.share("real")),
+            _n(clf.twin),
         )
-    elif clf.get("skipped"):
-        table.add_row("reads as the person", f"[dim]{clf['skipped']}[/]", "", "", "")
-    sim = style.get("similarity") or {}
-    if sim:
+    elif clf is not None and clf.skipped:
+        table.add_row("reads as the person", f"[dim]{clf.skipped}[/]", "", "", "")
+    if style.similarity is not None:
         table.add_row(
             "similarity to real reply",
-            _num(sim["twin"].get("mean"), 3),
-            _num(sim["base"].get("mean"), 3),
+            _num(style.similarity_of("twin"), 3),
+            _num(style.similarity_of("base"), 3),
             "1.000",
-            _n(sim["twin"]),
+            _n(style.similarity.twin),
         )
-    distinct = style.get("distinct") or {}
-    if distinct:
+    distinct = style.distinct
+    if distinct is not None:
         table.add_row(
-            "distinct replies",
-            _share(distinct.get("twin")),
-            _share(distinct.get("base")),
-            _share(distinct.get("real")),
-            _n(distinct),
+            "distinct replies", _share(distinct.twin), _share(distinct.base), _share(distinct.real), _n(distinct)
         )
-    if style.get("relevance") is not None:
-        interval = style.get("relevance_interval") or {}
+    if style.relevance is not None:
+        interval = style.relevance_interval
         spread = (
-            f"95% {_num(interval.get('low'), 3)} to {_num(interval.get('high'), 3)}"
-            + ("" if interval.get("significant") else ", not significant")
+            f"95% {_num(interval.low, 3)} to {_num(interval.high, 3)}"
+            + ("" if interval.significant else ", not significant")
             if interval
             else ""
         )
-        table.add_row("relevance (twin − base similarity)", _num(style["relevance"], 3), spread, "", "")
-    habits = style.get("habits") or {}
-    if habits:
+        table.add_row("relevance (twin − base similarity)", _num(style.relevance, 3), spread, "", "")
+    habits = style.habits
+    if habits is not None and habits.distance is not None:
         table.add_row(
             "habit distance to real",
-            _num(habits["distance"]["twin"], 3),
-            _num(habits["distance"]["base"], 3),
+            _num(habits.distance.twin, 3),
+            _num(habits.distance.base, 3),
             "0.000",
-            _n(habits.get("real")),
+            _n(habits.real),
         )
-    for block in (card.get("decisions") or {}).get("sets", []):
+    decisions = card.decisions or Decisions()
+    for block in decisions.sets:
         table.add_row(
-            f"decisions: {block['name']}",
-            _share(block["twin"]["accuracy"]),
-            _share(block["base"]["accuracy"]),
+            f"decisions: {block.name}",
+            _share(_accuracy(block.twin)),
+            _share(_accuracy(block.base)),
             _baselines(block),
             _n(block),
         )
-    overall = (card.get("decisions") or {}).get("overall")
-    if overall and overall.get("n"):
+    overall = decisions.overall
+    if overall is not None and overall.n:
         table.add_row(
             "decision Brier (lower is better)",
-            _num(overall["twin"]["brier"], 3),
-            _num(overall["base"]["brier"], 3),
+            _num(_accuracy(overall.twin, "brier"), 3),
+            _num(_accuracy(overall.base, "brier"), 3),
             "",
             _n(overall),
         )
-        paired = overall.get("twin_vs_base") or {}
-        if paired.get("p_value") is not None:
-            verdict = "significant" if paired.get("significant") else "[yellow]not significant[/]"
+        paired = overall.twin_vs_base
+        if paired is not None and paired.p_value is not None:
+            verdict = "significant" if paired.significant else "[yellow]not significant[/]"
             table.add_row(
                 "decisions: twin vs base (McNemar)",
-                f"p = {paired['p_value']:.3f}, {verdict}",
+                f"p = {paired.p_value:.3f}, {verdict}",
                 "",
-                f"{paired.get('twin_only')} right by twin only, {paired.get('base_only')} by base only",
+                f"{paired.twin_only} right by twin only, {paired.base_only} by base only",
                 _n(overall),
             )
-        for method, picks in (overall.get("by_scoring") or {}).items():
-            configured = " [dim](configured)[/]" if method == overall.get("scoring") else ""
-            table.add_row(
-                f"decisions scored by {method}{configured}",
-                _share(picks.get("twin")),
-                _share(picks.get("base")),
-                "",
-                "",
-            )
-    personality = card.get("personality") or {}
-    if personality:
-        table.add_row(
-            "probe answers read as the person", _share(personality.get("share_as_person")), "", "", _n(personality)
-        )
-    human = card.get("human") or {}
-    if human.get("reviews"):
-        table.add_row("blind review: could not tell", _share(human["share_fooled"]), "", "", _n(human))
-        table.add_row("blind review: mean score (1-10)", _num(human["mean_score"], 1), "", "", "")
+        for method, picks in overall.by_scoring.items():
+            configured = " [dim](configured)[/]" if method == overall.scoring else ""
+            table.add_row(f"decisions scored by {method}{configured}", _share(picks.twin), _share(picks.base), "", "")
+    personality = card.personality
+    if personality is not None:
+        table.add_row("probe answers read as the person", _share(personality.share_as_person), "", "", _n(personality))
+    human = card.human or Human()
+    if human.reviews:
+        table.add_row("blind review: could not tell", _share(human.share_fooled), "", "", _n(human))
+        table.add_row("blind review: mean score (1-10)", _num(human.mean_score, 1), "", "", "")
     else:
-        table.add_row(
-            "blind review", f"[dim]no reviews yet ({human.get('pairs', 0)} pairs: doppel review)[/]", "", "", ""
-        )
+        table.add_row("blind review", f"[dim]no reviews yet ({human.pairs or 0} pairs: doppel review)[/]", "", "", "")
     console.print(table)
-    speed = card.get("speed") or {}
-    parts = ", ".join(f"{k} {v:.0f} s" for k, v in (speed.get("parts_seconds") or {}).items())
+    speed = card.speed or Speed()
+    parts = ", ".join(f"{k} {v:.0f} s" for k, v in speed.parts_seconds.items())
     console.print(
-        f"[dim]training {_num(speed.get('train_seconds'), 0)} s at {speed.get('tokens_per_second')} tok/s; "
-        f"evaluation {parts}[/]"
+        f"[dim]training {_num(speed.train_seconds, 0)} s at {speed.tokens_per_second} tok/s; evaluation {parts}[/]"
     )
-    if card.get("report"):
-        console.print(f"report: {card['report']}")
+    report = (card.model_extra or {}).get("report")
+    if report:
+        console.print(f"report: {report}")

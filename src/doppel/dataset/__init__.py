@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from doppel.atomic import atomic_open, atomic_write, atomic_write_json
-from doppel.config import TwinConfig
+from doppel.config import Persona, TrainingConfig
 from doppel.dataset.card import dropped_summary, make_card, render_card
 from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import TokenizedExample, encode
@@ -33,12 +33,12 @@ class Dataset:
         return self.built.examples
 
 
-def check_usable(built: BuildResult, twin: TwinConfig) -> None:
+def check_usable(built: BuildResult, twin: str) -> None:
     if built.train:
         return
     per_source = ", ".join(f"{s}: {n}" for s, n in sorted(built.read.items())) or "none"
     raise NoUsableRecords(
-        f"no usable training examples for twin {twin.name!r}: read {sum(built.read.values())} records "
+        f"no usable training examples for twin {twin!r}: read {sum(built.read.values())} records "
         f"({per_source}); {len(built.examples)} usable, {len(built.val)} of them held out for validation; "
         f"dropped: {dropped_summary(built)}. Check persona.email_pattern / persona.user_id and the "
         f"source tables, or lower training.min_chars."
@@ -58,28 +58,30 @@ def val_set_digest(examples: list[Example]) -> str:
 
 def build_dataset(
     records: list[Record],
-    twin: TwinConfig,
     tokenizer,
     *,
-    max_length: int | None = None,
+    twin: str,
+    persona: Persona,
+    training: TrainingConfig,
     built: BuildResult | None = None,
     train_examples: list[Example] | None = None,
     val_examples: list[Example] | None = None,
     selection: dict | None = None,
 ) -> Dataset:
-    """Tokenise a run's examples (by default every train example, and the val split) and describe them."""
-    cfg = twin.training
-    max_length = max_length or cfg.max_length
+    """Tokenise a run's examples (by default every train example, and the val split) and describe them.
+
+    ``training`` is the run's resolved training settings (overrides applied): its split, minimum length
+    and token limit shape the data set.
+    """
+    max_length = training.max_length
     if built is None:
-        built = build_examples(records, twin.persona, min_chars=cfg.min_chars, val_fraction=cfg.val_fraction)
+        built = build_examples(records, persona, min_chars=training.min_chars, val_fraction=training.val_fraction)
     check_usable(built, twin)
     train_examples = built.train if train_examples is None else train_examples
     val_examples = built.val if val_examples is None else val_examples
     train = [encode(tokenizer, e, max_length) for e in train_examples]
     val = [encode(tokenizer, e, max_length) for e in val_examples]
-    card = make_card(
-        built, train, val, twin=twin.name, max_length=max_length, tokenizer_name=tokenizer.name_or_path or "?"
-    )
+    card = make_card(built, train, val, twin=twin, max_length=max_length, tokenizer_name=tokenizer.name_or_path or "?")
     if selection:
         card["selection"] = selection
     return Dataset(built, train_examples, val_examples, train, val, card)

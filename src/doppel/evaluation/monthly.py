@@ -11,7 +11,7 @@ import time
 
 from doppel.config import Settings
 from doppel.db import Database
-from doppel.evaluation.scorecard import evaluate_version, headline
+from doppel.evaluation.evaluate import evaluate_version
 from doppel.runs import PROGRESS_EVERY, Run, RunProgress, finish_run, run_lifecycle, update_run
 
 
@@ -29,14 +29,14 @@ def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
         card = evaluate_version(
             settings, run.twin, run.params.get("version"), db=db, seed=run.params.get("seed"), progress=progress
         )
-    numbers = {k: v for k, v in headline(card).items() if v is not None}
+    numbers = {k: v for k, v in card.headline().items() if v is not None}
     finish_run(
         db,
         run.id,
         "succeeded",
-        version=card["version"],
-        metrics={"scorecard": numbers, "report": card.get("report")},
-        message=f"evaluated {card['version']}: {_summary(numbers)}",
+        version=card.version,
+        metrics={"scorecard": numbers, "report": getattr(card, "report", None)},
+        message=f"evaluated {card.version}: {_summary(numbers)}",
     )
 
 

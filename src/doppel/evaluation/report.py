@@ -8,20 +8,40 @@ fonts, no images from elsewhere. Prompts and replies are the person's own words
 Every number says how many examples it rests on, and numbers from a handful of
 examples carry a visible "small sample" marker. A section that was not run
 (absent or None in the scorecard) reads "not measured" instead of failing the
-whole page, since a partial evaluation is still worth looking at.
+whole page, since a partial evaluation is still worth looking at. Sections read
+the scorecard's typed parts (``doppel.scorecard``); only the training metrics
+behind the loss curves are a plain dict.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from doppel.atomic import atomic_write
 from doppel.evaluation.plots import bar_chart, line_chart
+from doppel.scorecard import (
+    Accuracy,
+    Classifier,
+    Counted,
+    Decisions,
+    DecisionTally,
+    Example,
+    Fit,
+    Habits,
+    Human,
+    PairedTest,
+    Personality,
+    Scorecard,
+    Similarity,
+    Speed,
+    Style,
+    Target,
+)
 
 NOT_MEASURED = '<p class="missing">not measured</p>'
 
@@ -101,7 +121,7 @@ def _pct(v: object) -> str:
 
 
 def _get(d: object, *keys: str) -> Any:
-    """d[k1][k2]... or None when any level is missing or not a dict."""
+    """d[k1][k2]... of the training metrics, or None when any level is missing or not a dict."""
     for k in keys:
         if not isinstance(d, dict):
             return None
@@ -117,8 +137,8 @@ def _sample(n: object, small: object = False, unit: str = "") -> str:
     return out
 
 
-def _sample_of(d: object, unit: str = "") -> str:
-    return _sample(_get(d, "n"), _get(d, "small_sample"), unit) if isinstance(d, dict) else ""
+def _sample_of(block: Counted | None, unit: str = "") -> str:
+    return _sample(block.n, block.small_sample, unit) if block is not None else ""
 
 
 def _table(headers: list[str], rows: list[list[str]], row_classes: list[str] | None = None) -> str:
@@ -143,11 +163,10 @@ def _text(v: object) -> str:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _header(sc: dict) -> str:
-    twin = sc.get("twin")
-    title = f"Twin report: {_e(twin)}" if twin else "Twin report"
-    fields = (("version", "Version"), ("evaluated_at", "Evaluated at"), ("seed", "Seed"), ("doppel", "doppel"))
-    items = "".join(f"<div><dt>{label}</dt><dd>{_num(sc.get(key))}</dd></div>" for key, label in fields)
+def _header(sc: Scorecard) -> str:
+    title = f"Twin report: {_e(sc.twin)}" if sc.twin else "Twin report"
+    fields = (("Version", sc.version), ("Evaluated at", sc.evaluated_at), ("Seed", sc.seed), ("doppel", sc.doppel))
+    items = "".join(f"<div><dt>{label}</dt><dd>{_num(value)}</dd></div>" for label, value in fields)
     nav = "".join(f'<li><a href="#{sid}">{name}</a></li>' for sid, name in _SECTIONS)
     return f"<header><h1>{title}</h1><dl>{items}</dl><nav><ul>{nav}</ul></nav></header>"
 
@@ -160,30 +179,29 @@ def _met(flag: object) -> str:
     return '<span class="na">no target</span>'
 
 
-def _fit(fit: object, metrics: object) -> str:
-    if not isinstance(fit, dict):
+def _fit(fit: Fit | None, metrics: object) -> str:
+    if fit is None:
         out = NOT_MEASURED
     else:
         rows = []
-        for key, label, base_key, digits in (
+        for key, label, base, digits in (
             ("train_loss", "Train loss", None, 3),
-            ("val_loss", "Validation loss", "base_val_loss", 3),
-            ("val_perplexity", "Validation perplexity", "base_val_perplexity", 2),
+            ("val_loss", "Validation loss", fit.base_val_loss, 3),
+            ("val_perplexity", "Validation perplexity", fit.base_val_perplexity, 2),
         ):
-            t = _get(fit, "targets", key)
-            t = t if isinstance(t, dict) else {}
-            value = fit.get(key, t.get("value"))
-            base = _num(fit.get(base_key), digits) if base_key else '<span class="na">—</span>'
-            rows.append([_e(label), _num(value, digits), base, _num(t.get("target"), digits), _met(t.get("met"))])
+            t = fit.targets.get(key) or Target()
+            value = getattr(fit, key) if key in fit.model_fields_set else t.value
+            shown_base = _num(base, digits) if key != "train_loss" else '<span class="na">—</span>'
+            rows.append([_e(label), _num(value, digits), shown_base, _num(t.target, digits), _met(t.met)])
         out = _table(["Metric", "Twin", "Base model", "Seed target", "Target"], rows)
-        imp = fit.get("improvement")
-        if isinstance(imp, dict):
+        imp = fit.improvement
+        if imp is not None:
             out += (
-                f"<p>Improvement over the base model: validation loss lower by {_num(imp.get('val_loss'), 3)}, "
-                f"perplexity {_num(imp.get('perplexity_ratio'), 2)}× lower.</p>"
+                f"<p>Improvement over the base model: validation loss lower by {_num(imp.val_loss, 3)}, "
+                f"perplexity {_num(imp.perplexity_ratio, 2)}× lower.</p>"
             )
-        sample = _sample(fit.get("val_examples"), fit.get("small_sample"), "examples")
-        out += f'<p class="note">Validation rests on {sample} ({_num(fit.get("val_tokens"))} tokens).</p>'
+        sample = _sample(fit.val_examples, fit.small_sample, "examples")
+        out += f'<p class="note">Validation rests on {sample} ({_num(fit.val_tokens)} tokens).</p>'
     return out + "<h3>Loss curves</h3>" + _loss_curves(metrics)
 
 
@@ -213,109 +231,128 @@ _HABITS: tuple[tuple[str, str, Callable[[object], str]], ...] = (
     ("contraction_rate", "Contractions per word", lambda v: _num(v, 3)),
     ("exclamation_rate", "Exclamation marks per word", lambda v: _num(v, 3)),
 )
+_VOICES = ("twin", "base", "real")
 
 
-def _bigrams(v: object) -> str:
-    if not isinstance(v, list) or not v:
+def _bigrams(habits: Habits | None) -> str:
+    if habits is None or not habits.top_bigrams:
         return '<span class="na">n/a</span>'
-    parts = []
-    for item in v:
-        if isinstance(item, (list, tuple)) and len(item) == 2:
-            parts.append(f'{_e(item[0])} <span class="n">×{_num(item[1])}</span>')
-        else:
-            parts.append(_e(item))
-    return ", ".join(parts)
+    return ", ".join(f'{_e(pair)} <span class="n">×{_num(count)}</span>' for pair, count in habits.top_bigrams)
 
 
-def _style(style: object) -> str:
-    if not isinstance(style, dict):
+def _voice_cell(block: Counted | None, value: object, fmt: Callable[[object], str]) -> str:
+    if block is None:
+        return '<span class="na">n/a</span>'
+    return f"{fmt(value)}<br>{_sample_of(block)}"
+
+
+def _style(style: Style | None) -> str:
+    if style is None:
         return NOT_MEASURED
-    voices = ("twin", "base", "real")
-    clf, sim, habits = style.get("classifier"), style.get("similarity"), style.get("habits")
+    clf, sim, habits = style.classifier or Classifier(), style.similarity or Similarity(), style.habits
     out = ""
-    if isinstance(clf, dict):
-        shares = {v: _get(clf, v, "share_as_person") for v in voices}
+    if style.classifier is not None:
+        shares = {v: style.share(v) for v in _VOICES}
         svg = bar_chart(
             shares, title="Replies the style classifier takes for the person", y_label="share", y_max=1, fmt=_pct
         )
-        trained = clf.get("trained_on")
         caption = "Real: held-out texts by the person (the ceiling); base: the untuned model (the floor)."
-        if clf.get("masked"):
+        if clf.masked:
             caption += " Each reply is judged with its prompt's content words blanked, so copying them is no style."
-        if isinstance(trained, dict):
+        if clf.trained_on:
             caption += (
-                f" Classifier trained on {_num(trained.get('person'))} of the person's texts"
-                f" and {_num(trained.get('others'))} by others."
+                f" Classifier trained on {_num(clf.trained_on.get('person'))} of the person's texts"
+                f" and {_num(clf.trained_on.get('others'))} by others."
             )
         out += _figure(svg, caption)
 
-    def cell(d: object, key: str, fmt: Callable[[object], str]) -> str:
-        if not isinstance(d, dict):
-            return '<span class="na">n/a</span>'
-        return f"{fmt(d.get(key))}<br>{_sample_of(d)}"
-
+    voices = {v: getattr(clf, v) for v in _VOICES}
+    means = {v: getattr(sim, v, None) for v in _VOICES}
+    distinct, distance = style.distinct, habits.distance if habits else None
     rows = [
-        ["Share taken for the person", *(cell(_get(clf, v), "share_as_person", _pct) for v in voices)],
-        ["Mean probability of the person", *(cell(_get(clf, v), "mean_prob_person", _num) for v in voices)],
-        ["MiniLM similarity to the real replies", *(cell(_get(sim, v), "mean", _num) for v in voices)],
-        ["Distinct replies (no other reply the same)", *(_pct(_get(style, "distinct", v)) for v in voices)],
-        ["Habit distance to the real replies", *(_num(_get(habits, "distance", v)) for v in voices)],
+        [
+            "Share taken for the person",
+            *(_voice_cell(b, b.share_as_person if b else None, _pct) for b in voices.values()),
+        ],
+        [
+            "Mean probability of the person",
+            *(_voice_cell(b, b.mean_prob_person if b else None, _num) for b in voices.values()),
+        ],
+        [
+            "MiniLM similarity to the real replies",
+            *(_voice_cell(b, b.mean if b else None, _num) for b in means.values()),
+        ],
+        [
+            "Distinct replies (no other reply the same)",
+            *(_pct(getattr(distinct, v) if distinct else None) for v in _VOICES),
+        ],
+        ["Habit distance to the real replies", *(_num(getattr(distance, v, None)) for v in _VOICES)],
     ]
     out += _table(["", "Twin", "Base", "Real"], [[_e(r[0]), *r[1:]] for r in rows])
-    interval = style.get("relevance_interval")
+    interval = style.relevance_interval
     spread = ""
-    if isinstance(interval, dict):
-        verdict = "" if interval.get("significant") else ", not significant"
-        spread = f" (95% interval {_num(interval.get('low'))} to {_num(interval.get('high'))}{verdict})"
+    if interval is not None:
+        verdict = "" if interval.significant else ", not significant"
+        spread = f" (95% interval {_num(interval.low)} to {_num(interval.high)}{verdict})"
     out += (
-        f'<p class="note">Relevance (twin similarity minus base similarity): <strong>{_num(style.get("relevance"))}'
+        f'<p class="note">Relevance (twin similarity minus base similarity): <strong>{_num(style.relevance)}'
         f"</strong>{_e(spread)}. Higher share, probability and similarity are closer to the person; lower "
         "distance is. A twin whose replies are few and repeated can read as the person without answering "
         "anything: read the share with the distinct replies and the relevance.</p>"
     )
     out += "<h3>Writing habits</h3>"
-    if isinstance(habits, dict) and any(isinstance(habits.get(v), dict) for v in ("real", "twin", "base")):
-        order = ("real", "twin", "base")
-        hrows = [[_e(label), *(fmt(_get(habits, v, key)) for v in order)] for key, label, fmt in _HABITS]
-        hrows.append(["Top word pairs", *(_bigrams(_get(habits, v, "top_bigrams")) for v in order)])
-        hrows.append(["Texts", *(_sample_of(habits.get(v)) or '<span class="na">n/a</span>' for v in order)])
+    profiles = {v: getattr(habits, v) if habits else None for v in ("real", "twin", "base")}
+    if any(p is not None for p in profiles.values()):
+        hrows = [
+            [_e(label), *(fmt(getattr(p, key) if p else None) for p in profiles.values())]
+            for key, label, fmt in _HABITS
+        ]
+        hrows.append(["Top word pairs", *(_bigrams(p) for p in profiles.values())])
+        hrows.append(["Texts", *(_sample_of(p) or '<span class="na">n/a</span>' for p in profiles.values())])
         out += _table(["Habit", "Real", "Twin", "Base"], hrows)
     else:
         out += NOT_MEASURED
     return out
 
 
-def _by_scoring(overall: object) -> str:
+def _by_scoring(overall: DecisionTally | None) -> str:
     """What every scoring method would have scored (twin / base), so the configured one can be judged."""
-    methods = _get(overall, "by_scoring")
-    if not isinstance(methods, dict) or not methods:
+    if overall is None or not overall.by_scoring:
         return ""
-    parts = [f"{_e(m)} {_pct(_get(v, 'twin'))} / {_pct(_get(v, 'base'))}" for m, v in methods.items()]
+    parts = [f"{_e(m)} {_pct(v.twin)} / {_pct(v.base)}" for m, v in overall.by_scoring.items()]
     return " Overall accuracy under each scoring (twin / base): " + ", ".join(parts) + "."
 
 
-def _decisions(dec: object) -> str:
-    sets = [s for s in _get(dec, "sets") or [] if isinstance(s, dict)]
-    overall = _get(dec, "overall")
-    if not sets and not isinstance(overall, dict):
+def _accuracy(block: Accuracy | None, key: str = "accuracy") -> object:
+    return getattr(block, key) if block is not None else None
+
+
+def _decisions(dec: Decisions | None) -> str:
+    sets = dec.sets if dec else []
+    overall = dec.overall if dec else None
+    if not sets and overall is None:
         return NOT_MEASURED
     rows, classes = [], []
-    for s, cls in [(s, "") for s in sets] + ([(overall, "overall")] if isinstance(overall, dict) else []):
-        name = "Overall" if cls else _e(s.get("name") or "unnamed set")
-        if s.get("source") and not cls:
-            name += f'<br><span class="n">{_e(s["source"])}</span>'
+    tallies: list[tuple[DecisionTally, str]] = [(s, "") for s in sets] + ([(overall, "overall")] if overall else [])
+    for s, cls in tallies:
+        if cls:
+            name = "Overall"
+        else:
+            name = _e(s.name or "unnamed set")
+            if s.source:
+                name += f'<br><span class="n">{_e(s.source)}</span>'
         rows.append(
             [
                 name,
                 _sample_of(s, "questions"),
-                _pct(_get(s, "twin", "accuracy")),
-                _pct(_get(s, "base", "accuracy")),
-                _pct(s.get("chance")),
-                _pct(_get(s, "longest", "accuracy")),
-                _pct(_get(s, "overlap", "accuracy")),
-                _paired(s.get("twin_vs_base")),
-                _num(_get(s, "twin", "brier"), 3),
-                _num(_get(s, "base", "brier"), 3),
+                _pct(_accuracy(s.twin)),
+                _pct(_accuracy(s.base)),
+                _pct(s.chance),
+                _pct(_accuracy(s.longest)),
+                _pct(_accuracy(s.overlap)),
+                _paired(s.twin_vs_base),
+                _num(_accuracy(s.twin, "brier"), 3),
+                _num(_accuracy(s.base, "brier"), 3),
             ]
         )
         classes.append(cls)
@@ -331,7 +368,7 @@ def _decisions(dec: object) -> str:
         "Twin Brier",
         "Base Brier",
     ]
-    scoring = _get(dec, "scoring")
+    scoring = dec.scoring if dec else None
     note = (
         '<p class="note">Accuracy: share of choices the person made. Chance, longest option and word overlap '
         "(the option whose words the person writes most often in training texts) ignore the situation: a twin "
@@ -344,84 +381,79 @@ def _decisions(dec: object) -> str:
     return _table(headers, rows, classes) + note
 
 
-def _paired(test: object) -> str:
-    p = _get(test, "p_value")
-    if not isinstance(p, (int, float)) or isinstance(p, bool):
+def _paired(test: PairedTest | None) -> str:
+    if test is None or test.p_value is None:
         return _num(None)
-    verdict = "significant" if _get(test, "significant") else "not significant"
-    counts = f"{_num(_get(test, 'twin_only'))} twin-only, {_num(_get(test, 'base_only'))} base-only right"
-    return f'p = {p:.3f}, {verdict}<br><span class="n">{counts}</span>'
+    verdict = "significant" if test.significant else "not significant"
+    counts = f"{_num(test.twin_only)} twin-only, {_num(test.base_only)} base-only right"
+    return f'p = {test.p_value:.3f}, {verdict}<br><span class="n">{counts}</span>'
 
 
-def _personality(p: object) -> str:
-    if not isinstance(p, dict):
+def _personality(p: Personality | None) -> str:
+    if p is None:
         return NOT_MEASURED
     out = (
-        f"<p>Answers the style classifier takes for the person: <strong>{_pct(p.get('share_as_person'))}</strong>"
-        f" (mean probability {_num(p.get('mean_prob_person'))}) {_sample_of(p, 'probes')}</p>"
+        f"<p>Answers the style classifier takes for the person: <strong>{_pct(p.share_as_person)}</strong>"
+        f" (mean probability {_num(p.mean_prob_person)}) {_sample_of(p, 'probes')}</p>"
     )
-    answers = [a for a in p.get("answers") or [] if isinstance(a, dict)]
-    if answers:
-        rows = [[_text(a.get("probe")), _text(a.get("reply")), _num(a.get("prob_person"))] for a in answers]
+    if p.answers:
+        rows = [[_text(a.probe), _text(a.reply), _num(a.prob_person)] for a in p.answers]
         out += _table(["Probe", "Twin's answer", "Probability of the person"], rows)
     return out
 
 
-def _human(h: object) -> str:
-    if not isinstance(h, dict):
+def _human(h: Human | None) -> str:
+    if h is None:
         return NOT_MEASURED
-    if not h.get("reviews"):
-        pairs = h.get("pairs")
-        waiting = f" {_num(pairs)} pairs are ready for review." if pairs else ""
+    if not h.reviews:
+        waiting = f" {_num(h.pairs)} pairs are ready for review." if h.pairs else ""
         return f'<p class="missing">No reviews yet.{waiting}</p>'
     rows = [
-        ["Reviews", _num(h.get("reviews"))],
-        ["Pairs reviewed", f"{_num(h.get('reviewed_pairs'))} of {_num(h.get('pairs'))}"],
-        ["Reviewers", _num(h.get("reviewers"))],
-        ["Share fooled (took the twin for the person)", _pct(h.get("share_fooled"))],
-        ["Mean score", _num(h.get("mean_score"), 1)],
+        ["Reviews", _num(h.reviews)],
+        ["Pairs reviewed", f"{_num(h.reviewed_pairs)} of {_num(h.pairs)}"],
+        ["Reviewers", _num(h.reviewers)],
+        ["Share fooled (took the twin for the person)", _pct(h.share_fooled)],
+        ["Mean score", _num(h.mean_score, 1)],
     ]
     return _table(["", "Value"], rows) + f'<p class="note">Rests on {_sample_of(h, "reviews")}</p>'
 
 
-def _speed(s: object) -> str:
-    if not isinstance(s, dict):
+def _speed(s: Speed | None) -> str:
+    if s is None:
         return NOT_MEASURED
     rows = [
-        ["Training time (seconds)", _num(s.get("train_seconds"), 1)],
-        ["Training throughput (tokens/s)", _num(s.get("tokens_per_second"), 1)],
-        ["Generation throughput (tokens/s)", _num(s.get("generation_tokens_per_second"), 1)],
+        ["Training time (seconds)", _num(s.train_seconds, 1)],
+        ["Training throughput (tokens/s)", _num(s.tokens_per_second, 1)],
+        ["Generation throughput (tokens/s)", _num(s.generation_tokens_per_second, 1)],
     ]
-    parts = s.get("parts_seconds")
-    if isinstance(parts, dict):
-        rows += [[f"Evaluation: {_e(k)} (seconds)", _num(v, 1)] for k, v in parts.items()]
-    if s.get("total_seconds") is not None:
-        rows.append(["Evaluation: total (seconds)", _num(s.get("total_seconds"), 1)])
+    rows += [[f"Evaluation: {_e(k)} (seconds)", _num(v, 1)] for k, v in s.parts_seconds.items()]
+    if s.total_seconds is not None:
+        rows.append(["Evaluation: total (seconds)", _num(s.total_seconds, 1)])
     return _table(["", "Value"], rows)
 
 
-def _history(history: list[dict] | None, current: object) -> str:
-    entries = [h if isinstance(h, dict) else {} for h in history or []]
-    if not entries:
+def _history(history: list[Scorecard], current: str | None) -> str:
+    if not history:
         return '<p class="missing">not measured: no version history given</p>'
     rows, classes, loss, share = [], [], [], []
-    for i, h in enumerate(entries, start=1):
-        vl, sh = _get(h, "fit", "val_loss"), _get(h, "style", "classifier", "twin", "share_as_person")
+    for i, h in enumerate(history, start=1):
+        numbers = h.headline()
+        vl, sh = numbers["fit.val_loss"], numbers["style.twin_share"]
         loss.append((i, vl))
         share.append((i, sh))
         rows.append(
             [
                 str(i),
-                _num(h.get("version")),
+                _num(h.version),
                 _num(vl, 3),
-                _num(_get(h, "fit", "val_perplexity")),
+                _num(numbers["fit.val_perplexity"]),
                 _pct(sh),
-                _num(_get(h, "style", "similarity", "twin", "mean")),
-                _pct(_get(h, "decisions", "overall", "twin", "accuracy")),
-                _num(_get(h, "human", "mean_score"), 1),
+                _num(numbers["style.twin_similarity"]),
+                _pct(numbers["decisions.accuracy"]),
+                _num(numbers["human.mean_score"], 1),
             ]
         )
-        classes.append("current" if current is not None and h.get("version") == current else "")
+        classes.append("current" if current is not None and h.version == current else "")
     headers = [
         "#",
         "Version",
@@ -441,46 +473,49 @@ def _history(history: list[dict] | None, current: object) -> str:
     return _table(headers, rows, classes) + _figure(svg, "Oldest version first; the current one is in bold.")
 
 
-def _examples(examples: object) -> str:
-    items = [x for x in examples if isinstance(x, dict)] if isinstance(examples, list) else []
-    if not items:
+def _examples(examples: list[Example] | None) -> str:
+    if not examples:
         return NOT_MEASURED
     cards = []
-    for x in items:
+    for x in examples:
         replies = "".join(
-            f'<div class="reply {v}"><h4>{v}</h4>{_text(x.get(v))}</div>' for v in ("real", "twin", "base")
+            f'<div class="reply {v}"><h4>{v}</h4>{_text(getattr(x, v))}</div>' for v in ("real", "twin", "base")
         )
         cards.append(
-            f'<article class="example"><h3>Prompt</h3>{_text(x.get("prompt"))}'
-            f'<div class="replies">{replies}</div></article>'
+            f'<article class="example"><h3>Prompt</h3>{_text(x.prompt)}<div class="replies">{replies}</div></article>'
         )
-    count = f"{len(items):,} held-out prompt{'s' if len(items) != 1 else ''}"
+    count = f"{len(examples):,} held-out prompt{'s' if len(examples) != 1 else ''}"
     return f'<p class="note">{count}.</p><div class="examples">{"".join(cards)}</div>'
 
 
 # --- public ------------------------------------------------------------------------------------
 
 
-def render_report(scorecard: dict, *, history: list[dict] | None = None, metrics: dict | None = None) -> str:
+def render_report(
+    scorecard: Scorecard | Mapping[str, Any],
+    *,
+    history: Sequence[Scorecard | Mapping[str, Any]] | None = None,
+    metrics: dict | None = None,
+) -> str:
     """The whole report as one HTML page (inline CSS and SVG, nothing loaded from elsewhere).
 
     ``history`` is every scorecard to compare, oldest first, one table row each; include the
     current scorecard in it to see it alongside the others (its row is shown in bold).
     ``metrics`` is the training run's metrics, for the loss curves.
     """
-    sc = scorecard if isinstance(scorecard, dict) else {}
+    sc = Scorecard.of(scorecard)
     bodies = {
-        "fit": _fit(sc.get("fit"), metrics),
-        "style": _style(sc.get("style")),
-        "decisions": _decisions(sc.get("decisions")),
-        "personality": _personality(sc.get("personality")),
-        "human": _human(sc.get("human")),
-        "speed": _speed(sc.get("speed")),
-        "history": _history(history, sc.get("version")),
-        "examples": _examples(sc.get("examples")),
+        "fit": _fit(sc.fit, metrics),
+        "style": _style(sc.style),
+        "decisions": _decisions(sc.decisions),
+        "personality": _personality(sc.personality),
+        "human": _human(sc.human),
+        "speed": _speed(sc.speed),
+        "history": _history([Scorecard.of(h) for h in history or []], sc.version),
+        "examples": _examples(sc.examples),
     }
     sections = "".join(f'<section id="{sid}"><h2>{title}</h2>{bodies[sid]}</section>' for sid, title in _SECTIONS)
-    page_title = " ".join(_e(x) for x in ("doppel report", sc.get("twin"), sc.get("version")) if x)
+    page_title = " ".join(_e(x) for x in ("doppel report", sc.twin, sc.version) if x)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from doppel.evaluation.scorecard import REPORT_FILE, EvaluationError, evaluation_dir, load_scorecard
+from doppel.evaluation.store import REPORT_FILE, EvaluationError, evaluation_dir, load_scorecard
 from doppel.jobs.queue import enqueue
 from doppel.registry import Registry, RegistryError, Version
 from doppel.runs import RunConflict
@@ -58,9 +58,10 @@ async def scorecard(version: str, state: State, twin: str | None = Query(None)) 
     """The version's scorecard, with the human review numbers as they stand now."""
     found = _version(state, twin, version)
     try:
-        return await run_in_threadpool(load_scorecard, state.settings, found.twin, found.name, state.db)
+        card = await run_in_threadpool(load_scorecard, state.settings, found.twin, found.name, state.db)
     except EvaluationError as exc:
         raise HTTPException(404, str(exc)) from None
+    return card.to_json()
 
 
 @router.get(
@@ -74,7 +75,7 @@ async def report(version: str, state: State, twin: str | None = Query(None)):
     found = _version(state, twin, version)
 
     def build() -> str:
-        from doppel.evaluation.scorecard import write_report_for
+        from doppel.evaluation.store import write_report_for
 
         card = load_scorecard(state.settings, found.twin, found.name, state.db)
         return write_report_for(state.settings, found.twin, found, card).read_text()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
 from doppel.evaluation.reviews import ReviewError, next_pair, submit_review
-from doppel.evaluation.scorecard import evaluation_dir
+from doppel.evaluation.store import evaluation_dir
 from doppel.registry import Registry, RegistryError
 from doppel.service.routes.asking import field_error
 from doppel.service.schemas import ReviewRequest

@@ -18,7 +18,7 @@ def _registry(state: State) -> Registry:
 @router.get("", dependencies=[READ])
 def versions(state: State, twin: str | None = None) -> dict:
     """Every version, oldest first, with its metrics and its scorecard's headline numbers (null if unevaluated)."""
-    from doppel.evaluation.scorecard import scorecard_summary
+    from doppel.evaluation.store import scorecard_summary
 
     name = state.twin(twin).name
     registry = _registry(state)

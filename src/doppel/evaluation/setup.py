@@ -1,0 +1,182 @@
+"""What every scorecard part reads: the version, its own held-out split, the loaded model, the classifier.
+
+An evaluation runs setup -> parts -> save (``doppel.evaluation.evaluate``);
+this module is the first step. The setup is built once and handed to each
+part, so the parts share one loaded model, one split and one classifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+
+import torch
+
+from doppel.config import Settings, TwinConfig
+from doppel.dataset.examples import BuildResult
+from doppel.db import Database
+from doppel.registry import Registry, Version
+from doppel.sources import Record
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# The person's training-split texts the classifier learns from, at most (a sample beyond that).
+MAX_PERSON_TEXTS = 2000
+
+GENERIC_PROBES = (
+    "What matters most to you in your work?",
+    "Someone asks you for a favour you can't do. What do you tell them?",
+    "Write a short note to your team about the week ahead.",
+    "How do you make a hard decision when the facts are unclear?",
+    "What advice would you give someone starting in your job?",
+    "A colleague missed a deadline that hurt you. What do you say to them?",
+    "What do you do when a meeting is going nowhere?",
+    "Describe how you like to work, in a few sentences.",
+)
+
+
+@dataclass(frozen=True)
+class VersionData:
+    """The data settings the version was trained with: its split, not today's config, is the one evaluated."""
+
+    val_fraction: float
+    min_chars: int
+    max_length: int
+    batch_size: int
+
+    @classmethod
+    def of(cls, version: Version, twin: TwinConfig) -> VersionData:
+        saved = version.read_json("config.json").get("training", {})
+        return cls(**{key: saved.get(key, getattr(twin.training, key)) for key in cls.__dataclass_fields__})
+
+
+@dataclass
+class Generated:
+    """Tokens the twin generated during the evaluation and the seconds it took (the speed part's number)."""
+
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, replies) -> None:
+        self.tokens += replies.new_tokens
+        self.seconds += replies.seconds
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        return round(self.tokens / self.seconds, 1) if self.seconds else None
+
+
+@dataclass
+class EvaluationSetup:
+    settings: Settings
+    twin: TwinConfig
+    version: Version
+    data: VersionData
+    db: Database
+    seed: int
+    records: list[Record]
+    built: BuildResult
+    local: object  # doppel.inference.local.LocalTwin
+    prompter: object  # doppel.inference.prompting.Prompter
+    progress: Progress
+    collect_seconds: float = 0.0
+    generated: Generated = field(default_factory=Generated)
+    _classifier: tuple | None = None
+
+    def classifier(self):
+        """(the authorship classifier or None when too few texts, what it was trained on); fitted once."""
+        if self._classifier is None:
+            self._classifier = _fit_classifier(self)
+        return self._classifier
+
+
+def prepare(
+    settings: Settings,
+    twin_name: str | None,
+    version: str | None,
+    *,
+    db: Database | None,
+    seed: int | None,
+    progress: Progress | None,
+) -> EvaluationSetup:
+    """Load the version and rebuild its own split: only what it never trained on is held out."""
+    from doppel.dataset import read_splits
+    from doppel.dataset.examples import build_examples
+    from doppel.inference.backends.common import twin_prompter
+    from doppel.inference.local import LocalTwin
+    from doppel.sources import read_records
+    from doppel.training.base_models import resolve_base_model
+
+    twin = settings.twin(twin_name)
+    seed = twin.evaluation.seed if seed is None else seed
+    found = Registry(settings.resolved_models_dir).get(twin.name, version or "final")
+    data = VersionData.of(found, twin)
+    progress = progress or (lambda part, done, total: None)
+    db = db or Database(settings)
+    db.ensure_schema()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.manual_seed(seed)
+
+    started = time.perf_counter()
+    progress("collect", 0, 1)
+    records = read_records(db, twin)
+    built = build_examples(
+        records,
+        twin.persona,
+        min_chars=data.min_chars,
+        val_fraction=data.val_fraction,
+        pinned=read_splits(found.path),
+    )
+    progress("collect", 1, 1)
+    collect_seconds = round(time.perf_counter() - started, 2)
+
+    local = LocalTwin.from_version(resolve_base_model(twin.base_model, settings.home), found)
+    if local.tokenizer.pad_token is None:
+        local.tokenizer.pad_token = local.tokenizer.eos_token
+    prompter = twin_prompter(settings, twin, found, local.tokenizer)
+    return EvaluationSetup(
+        settings, twin, found, data, db, seed, records, built, local, prompter, progress, collect_seconds
+    )
+
+
+def probes_for(twin: TwinConfig) -> list[str]:
+    from doppel.evaluation.scenarios import is_demo_persona
+
+    if twin.evaluation.probes is not None:
+        return list(twin.evaluation.probes)
+    if is_demo_persona(twin.persona):
+        import yaml
+
+        text = (resources.files("doppel.demo") / "probes.yaml").read_text()
+        return [str(p) for p in yaml.safe_load(text)["probes"]]
+    return list(GENERIC_PROBES)
+
+
+def _fit_classifier(setup: EvaluationSetup) -> tuple:
+    from doppel.evaluation.style import MIN_TEXTS_PER_SIDE, AuthorshipClassifier
+    from doppel.sources.others import collect_others
+
+    person = [e.target for e in setup.built.train]
+    if len(person) > MAX_PERSON_TEXTS:
+        person = random.Random(setup.seed).sample(person, MAX_PERSON_TEXTS)
+    with setup.db.connection() as conn:
+        others = collect_others(
+            conn, setup.twin, setup.twin.evaluation.other_texts, min_chars=setup.data.min_chars, seed=setup.seed
+        )
+    trained_on = {"person": len(person), "others": len(others)}
+    if len(person) < MIN_TEXTS_PER_SIDE or len(others) < MIN_TEXTS_PER_SIDE:
+        log.warning(
+            "style classifier skipped: %s person texts and %s texts by others (need %s each)",
+            len(person),
+            len(others),
+            MIN_TEXTS_PER_SIDE,
+        )
+        return None, trained_on
+    return AuthorshipClassifier().fit(person, others, seed=setup.seed), trained_on
