@@ -201,7 +201,7 @@ class TrainingConfig(_Strict):
     warmup_ratio: float = Field(0.05, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
     max_grad_norm: float = Field(1.0, gt=0.0)
-    seed: int = 1234
+    seed: int = Field(1234, ge=0, le=2**32 - 1)
     val_fraction: float = Field(
         0.10,
         gt=0.0,
@@ -320,7 +320,9 @@ class EvaluationConfig(_Strict):
     deal_outcomes: DealOutcomes = DealOutcomes()
     max_new_tokens: int = Field(96, ge=8, le=2048, description="Reply length cap for evaluation replies.")
     batch_size: int = Field(8, ge=1, le=256, description="Prompts generated together (greedy, left-padded).")
-    seed: int = Field(0, description="Seed of everything random in an evaluation; same seed, same numbers.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed of everything random in an evaluation; same seed, same numbers."
+    )
 
 
 class InferenceConfig(_Strict):
@@ -353,6 +355,19 @@ class InferenceConfig(_Strict):
         "the base model's given the same question without it (length and common words cancel out; on a backend "
         "that cannot switch the adapter off, pmi_self); pmi_self, minus the twin's own; mean, its mean "
         "log-probability per token.",
+    )
+    # Bounds on what one request may ask for: a read token must not buy unbounded work.
+    max_options: int = Field(20, ge=2, le=200, description="decide: most options one request may give.")
+    max_option_chars: int = Field(1000, ge=1, description="decide: longest option, in characters.")
+    max_history_turns: int = Field(200, ge=0, description="chat: most earlier turns one request may send.")
+    max_history_chars: int = Field(
+        200_000, ge=0, description="chat: most characters in all earlier turns of one request together."
+    )
+    max_concurrent: int = Field(
+        2, ge=1, description="Requests that generate or score at once in one server process, per twin."
+    )
+    max_queued: int = Field(
+        16, ge=0, description="Requests that may wait for a slot; beyond that the server answers 429 with Retry-After."
     )
 
 

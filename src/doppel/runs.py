@@ -236,10 +236,19 @@ def finish_run(
         )
 
 
-def request_cancel(db: Database, twin: str) -> Run | None:
-    """Cancel the twin's active run: a queued one at once, a running one at its next step."""
+def request_cancel(db: Database, twin: str, run_id: int | None = None) -> Run | None:
+    """Cancel a run of the twin: ``run_id``, or else its active training run, or else its oldest active
+    evaluation. A queued run ends at once, a running one at its next step (or is ended after the grace)."""
     with db.connection() as conn:
-        run = active_run(conn, twin)
+        if run_id is not None:
+            found = _fetch(
+                conn, "id = %(id)s AND twin = %(twin)s AND state IN ('queued', 'running')", {"id": run_id, "twin": twin}
+            )
+        else:
+            found = [r for r in [active_run(conn, twin)] if r] or _fetch(
+                conn, "twin = %(twin)s AND state IN ('queued', 'running') AND mode = 'evaluate'", {"twin": twin}
+            )[-1:]
+        run = found[0] if found else None
         if run is None:
             return None
         if run.state == "queued":

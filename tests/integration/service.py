@@ -91,3 +91,23 @@ class Server(Process):
     def stop(self) -> None:
         self.client.close()
         super().stop()
+
+
+def serve_trained_twin(settings, pg_server, folder: Path, *, service: str = "", inference: str = "") -> Server:
+    """`doppel serve` over an already trained twin's home, with a fresh database of its own."""
+    import uuid
+
+    import psycopg
+
+    name = f"serve_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    config = folder / "doppel.toml"
+    config.write_text(
+        f'home = "{settings.home}"\ndatabase_url = "{pg_server.get_uri(name)}"\n'
+        f"[service]\n{service}\n[schedule]\nenabled = false\n\n"
+        f'[[twins]]\nname = "{settings.twins[0].name}"\n[twins.inference]\n{inference}\n'
+    )
+    server = Server(config, folder / "serve.log").wait_ready()
+    server.client.timeout = httpx.Timeout(120)
+    return server

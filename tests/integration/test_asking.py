@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import uuid
 
-import httpx
-import psycopg
 import pytest
 
 from doppel.registry import Registry
-from tests.integration.service import Server
+from tests.integration.service import serve_trained_twin
 
 TOKEN = "reader-token-0123456789abcdef"
 
@@ -32,18 +29,8 @@ def local_twin(decider_twin):
 
 @pytest.fixture(scope="module")
 def server(decider_twin, pg_server, tmp_path_factory):
-    name = f"ask_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     folder = tmp_path_factory.mktemp("asking")
-    config = folder / "doppel.toml"
-    config.write_text(
-        f'home = "{decider_twin.settings.home}"\ndatabase_url = "{pg_server.get_uri(name)}"\n\n'
-        '[schedule]\nenabled = false\n\n[[twins]]\nname = "allan-maverick"\n'
-        "[twins.inference]\nmax_new_tokens = 24\n"
-    )
-    srv = Server(config, folder / "serve.log").wait_ready()
-    srv.client.timeout = httpx.Timeout(120)
+    srv = serve_trained_twin(decider_twin.settings, pg_server, folder, inference="max_new_tokens = 24")
     yield srv
     srv.stop()
 

@@ -135,6 +135,14 @@ def test_evaluate_and_review_over_http(tmp_path, home, demo_db, tiny_model_dir):
         assert api.get("/api/review/next", params={"reviewer": "ana"}).status_code == 404
         assert api.get("/api/versions").json()["versions"][0]["scorecard"] is None
 
+        # An evaluation can be cancelled like a training run: it ends cancelled and saves no scorecard.
+        doomed = api.post("/api/evaluate", json={"version": "v1.0"}).json()["job_id"]
+        cancelled = api.post("/api/training/cancel", json={"job_id": doomed})
+        assert cancelled.status_code == 202 and cancelled.json()["job_id"] == doomed, cancelled.text
+        assert server.wait_job(doomed, timeout=300)["state"] == "cancelled"
+        assert api.get("/api/versions/v1.0/scorecard").status_code == 404
+        assert api.post("/api/training/cancel", json={"job_id": doomed}).status_code == 404
+
         queued = api.post("/api/evaluate", json={"version": "v1.0", "seed": 1})
         assert queued.status_code == 202 and queued.json()["mode"] == "evaluate"
         done = server.wait_job(queued.json()["job_id"], timeout=300)

@@ -12,7 +12,19 @@ import time
 from doppel.config import Settings
 from doppel.db import Database
 from doppel.evaluation.evaluate import evaluate_version
-from doppel.runs import PROGRESS_EVERY, Run, RunProgress, finish_run, run_lifecycle, update_run
+from doppel.runs import (
+    PROGRESS_EVERY,
+    Run,
+    RunProgress,
+    cancel_requested,
+    finish_run,
+    run_lifecycle,
+    update_run,
+)
+
+
+class EvaluationCancelled(Exception):
+    """A cancel was asked for; the run ends as cancelled with nothing saved."""
 
 
 def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
@@ -24,11 +36,16 @@ def evaluate_final_run(settings: Settings, run: Run, db: Database) -> None:
         if now - last[0] >= PROGRESS_EVERY or done >= total:
             last[0] = now
             update_run(db, run.id, progress=RunProgress(mode="evaluate", stage=part, step=done, total_steps=total))
+            if cancel_requested(db, run.id):
+                raise EvaluationCancelled(f"cancelled during {part}; no scorecard was saved")
 
-    with run_lifecycle(db, run.id, settings.service.heartbeat_seconds):
-        card = evaluate_version(
-            settings, run.twin, run.params.get("version"), db=db, seed=run.params.get("seed"), progress=progress
-        )
+    try:
+        with run_lifecycle(db, run.id, settings.service.heartbeat_seconds, cancelled=(EvaluationCancelled,)):
+            card = evaluate_version(
+                settings, run.twin, run.params.get("version"), db=db, seed=run.params.get("seed"), progress=progress
+            )
+    except EvaluationCancelled:
+        return  # recorded as cancelled by the lifecycle
     numbers = {k: v for k, v in card.headline().items() if v is not None}
     finish_run(
         db,

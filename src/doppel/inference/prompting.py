@@ -59,22 +59,41 @@ class Prompter:
         return option.strip() + self.end_of_turn
 
     def fit(self, messages: Sequence[dict[str, str]], max_new_tokens: int) -> Fitted:
-        """Drop the oldest history turns (never the system prompt or the question) until prompt + reply fit."""
+        """Drop the oldest history turns (never the system prompt or the question) until prompt + reply fit.
+
+        Each turn is measured once (what it adds to the bare prompt), so a long history costs one pass,
+        not one render of the whole prompt per dropped turn; the result is then checked exactly.
+        """
         messages = [dict(m) for m in messages]
         budget = self.context_length - max_new_tokens
         head = [m for m in messages[:1] if m["role"] == "system"]
         history, question = messages[len(head) : -1], messages[-1:]
-        dropped = 0
-        while True:
+        tokens = self.count(head + history + question)
+        if tokens <= budget:
+            return Fitted(head + history + question, 0, tokens)
+        bare = self.count(head + question)
+        if bare > budget:
+            raise PromptTooLong(
+                f"the message is {bare} tokens with the system prompt; with a reply of up to "
+                f"{max_new_tokens} tokens that exceeds the model's context window of {self.context_length}",
+            )
+        costs = [self.count(head + [turn] + question) - bare for turn in history]
+        start, total = 0, sum(costs)
+        while start < len(history) and bare + total > budget:
+            cut = _exchange(history, start)
+            total -= sum(costs[start : start + cut])
+            start += cut
+        history, dropped = history[start:], start
+        while True:  # templates are near-additive, not exactly: confirm, and keep cutting if need be
             current = head + history + question
             tokens = self.count(current)
-            if tokens <= budget:
+            if tokens <= budget or not history:
                 return Fitted(current, dropped, tokens)
-            if not history:
-                raise PromptTooLong(
-                    f"the message is {tokens} tokens with the system prompt; with a reply of up to "
-                    f"{max_new_tokens} tokens that exceeds the model's context window of {self.context_length}",
-                )
-            # Drop a whole exchange so the history never starts with a lone assistant turn.
-            cut = 2 if len(history) >= 2 and history[0]["role"] == "user" and history[1]["role"] == "assistant" else 1
+            cut = _exchange(history, 0)
             history, dropped = history[cut:], dropped + cut
+
+
+def _exchange(history: list[dict[str, str]], start: int) -> int:
+    """How many turns to drop at ``start``: a whole exchange, so the history never starts with a lone reply."""
+    pair = start + 1 < len(history) and history[start]["role"] == "user" and history[start + 1]["role"] == "assistant"
+    return 2 if pair else 1

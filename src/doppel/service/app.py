@@ -17,6 +17,7 @@ from doppel.db import Database
 from doppel.jobs.queue import ensure_queue_schema
 from doppel.jobs.tasks import build_app
 from doppel.service.auth import check_bind
+from doppel.service.errors import invalid_request
 from doppel.service.limits import BodyLimit
 from doppel.service.routes import asking, evaluation, health, openai_compat, review, test, training, versions, web
 from doppel.service.state import ServiceState
@@ -57,7 +58,7 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
-    app.add_exception_handler(RequestValidationError, openai_compat.validation_as_openai)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     for module in (training, versions, evaluation, review, test, asking, openai_compat, health, web):
         app.include_router(module.router)
     return app

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 
+from fastapi import HTTPException
 
-class BodyTooLarge(Exception):
-    pass
+
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read; an HTTPException, so FastAPI's body parsing passes it on as a 413
+    (any other exception there becomes a 400)."""
+
+    def __init__(self, max_bytes: int):
+        super().__init__(413, f"request body larger than {max_bytes} bytes")
 
 
 class BodyLimit:
@@ -30,7 +36,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge()
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         try:

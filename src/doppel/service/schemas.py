@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from doppel.config import TrainingOverrides
+
+# Seeds go to torch and llama.cpp as unsigned 32-bit numbers.
+SEED_MAX = 2**32 - 1
 
 
 class _Body(BaseModel):
@@ -39,6 +42,12 @@ class TwinRef(_Body):
 
 class CancelRequest(_Body):
     twin: str | None = None
+    job_id: int | None = Field(
+        None,
+        ge=1,
+        le=2**63 - 1,
+        description="The run to cancel (default: the twin's training run, else its evaluation).",
+    )
 
 
 class TestRequest(_Body):
@@ -125,6 +134,30 @@ class Turn(_Body):
     content: str = Field(..., max_length=100_000)
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here names the field instead of failing in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+def _text_only(value):
+    """Free-form JSON (``context``) may hold any strings; each must be text the tokenizer can encode."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text (a lone surrogate is not)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text_only(key)
+            _text_only(item)
+    elif isinstance(value, list):
+        for item in value:
+            _text_only(item)
+    return value
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -142,9 +175,10 @@ class ChatRequest(_Body):
     stream: bool = Field(False, description="Send tokens as server-sent events.")
     max_tokens: int | None = Field(None, ge=1, le=8192)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="Sampling seed (used when temperature > 0).")
 
     _message = field_validator("message")(_not_blank)
+    _context = field_validator("context")(_text_only)
 
 
 class ChatReply(BaseModel):
@@ -180,7 +214,7 @@ class DecideRequest(_Body):
     def _context(cls, value):
         if isinstance(value, str) and not value.strip() or not value:
             raise ValueError("must not be empty")
-        return value
+        return _text_only(value)
 
 
 class DecideReply(BaseModel):
@@ -199,15 +233,30 @@ class DecideReply(BaseModel):
 # -- OpenAI-compatible -----------------------------------------------------------------------------
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content; only text parts are read (images and audio are accepted, unused)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _text_part_has_text(self) -> ContentPart:
+        if self.type == "text" and self.text is None:
+            raise ValueError("a text part needs a string `text`")
+        return self
+
+
 class OpenAIMessage(BaseModel):
     model_config = ConfigDict(extra="allow")  # clients send name, tool fields...: accepted, unused
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
-            return "".join(part.get("text", "") for part in self.content if part.get("type") == "text")
+            return "".join(part.text or "" for part in self.content if part.type == "text")
         return self.content or ""
 
 
@@ -221,8 +270,19 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=8192)
     max_completion_tokens: int | None = Field(None, ge=1, le=8192)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
     stop: str | list[str] | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_not_empty(cls, value):
+        stops = [value] if isinstance(value, str) else value or []
+        if any(not s for s in stops):
+            raise ValueError("a stop sequence must not be empty")
+        if len(stops) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return value
+
     n: int = Field(1, ge=1, le=1, description="One choice per request.")
 
 
@@ -232,7 +292,9 @@ class ChatCompletionRequest(BaseModel):
 class EvaluateRequest(_Body):
     twin: str | None = Field(None, description="Twin to evaluate (default: the config's first).")
     version: str | None = Field(None, description="Version to evaluate (default: final).")
-    seed: int | None = Field(None, description="Default: the twin's evaluation.seed. Same seed, same numbers.")
+    seed: int | None = Field(
+        None, ge=0, le=SEED_MAX, description="Default: the twin's evaluation.seed. Same seed, same numbers."
+    )
 
 
 class ReviewRequest(_Body):
@@ -240,5 +302,7 @@ class ReviewRequest(_Body):
     version: str = Field(..., description="The version whose pair this is (from GET /api/review/next).")
     pair_id: str = Field(..., min_length=1, max_length=64)
     reviewer: str = Field(..., min_length=1, max_length=200, description="Who is reviewing (a name or e-mail).")
+
+    _reviewer = field_validator("reviewer")(_no_nul)
     picked: Literal["1", "2", "cant_tell"] = Field(..., description="Which reply the person wrote, or cant_tell.")
     score: int = Field(..., ge=1, le=10, description="How good the twin's reply is, 1 to 10.")

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from doppel.config import ConfigError, Settings, TwinConfig
 from doppel.db import Database
 from doppel.service.auth import Access, authorize
+from doppel.service.gate import Gate
 from doppel.service.models import ModelCache
 
 
@@ -21,9 +22,16 @@ class ServiceState:
     db: Database
     queue: procrastinate.App
     models: ModelCache = field(init=False)
+    gates: dict[str, Gate] = field(init=False, default_factory=dict)
 
     def __post_init__(self):
         self.models = ModelCache(self.settings)
+
+    def gate(self, twin: TwinConfig) -> Gate:
+        """The twin's bound on model calls in this process (``inference.max_concurrent`` / ``max_queued``)."""
+        if twin.name not in self.gates:
+            self.gates[twin.name] = Gate(twin.inference.max_concurrent, twin.inference.max_queued)
+        return self.gates[twin.name]
 
     def twin(self, name: str | None) -> TwinConfig:
         try:

@@ -9,10 +9,12 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from doppel.config import TwinConfig
 from doppel.inference.backend import BackendError
 from doppel.inference.decisions import DecisionError
 from doppel.inference.prompting import PromptTooLong
 from doppel.registry import FINAL, Registry, RegistryError
+from doppel.service.gate import held_until_done
 from doppel.service.schemas import ChatReply, ChatRequest, DecideReply, DecideRequest
 from doppel.service.state import READ, State
 
@@ -39,6 +41,33 @@ async def loaded_twin(state, name: str | None, version: str | None = None):
         raise HTTPException(502, f"the {config.inference.backend} backend failed: {exc}") from None
 
 
+def check_history(config: TwinConfig, turns: list[dict], field: str = "history") -> None:
+    """422 when earlier turns exceed the twin's request bounds (checked before any prompt is rendered)."""
+    limits = config.inference
+    if len(turns) > limits.max_history_turns:
+        raise field_error(
+            field, f"{len(turns)} earlier turns; at most {limits.max_history_turns} (inference.max_history_turns)"
+        )
+    chars = sum(len(t["content"]) for t in turns)
+    if chars > limits.max_history_chars:
+        raise field_error(
+            field,
+            f"{chars} characters of earlier turns; at most {limits.max_history_chars} (inference.max_history_chars)",
+        )
+
+
+def check_option_bounds(config: TwinConfig, options: list[str]) -> None:
+    limits = config.inference
+    if len(options) > limits.max_options:
+        raise field_error("options", f"{len(options)} options; at most {limits.max_options} (inference.max_options)")
+    longest = max((len(o) for o in options), default=0)
+    if longest > limits.max_option_chars:
+        raise field_error(
+            "options",
+            f"an option of {longest} characters; at most {limits.max_option_chars} (inference.max_option_chars)",
+        )
+
+
 def sse(event: str | None, data: dict) -> str:
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(data)}\n\n"
@@ -57,36 +86,52 @@ async def stream_events(pieces: Iterator, render_piece, render_done, render_erro
 async def chat(body: ChatRequest, state: State):
     """The twin's reply as `{reply, twin, version, tokens, latency}`; `stream: true` sends SSE:
     `data: {"delta": "..."}` per piece, then `event: done` with the whole reply object."""
-    twin = await loaded_twin(state, body.personality, body.version)
     history = [turn.model_dump() for turn in body.history]
+    check_history(state.twin(body.personality), history)
+    twin = await loaded_twin(state, body.personality, body.version)
     kwargs = dict(max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed)
+    release = await state.gate(twin.config).acquire()
     try:
         if not body.stream:
-            reply = await run_in_threadpool(twin.chat, body.message, context=body.context, history=history, **kwargs)
+            try:
+                reply = await run_in_threadpool(
+                    twin.chat, body.message, context=body.context, history=history, **kwargs
+                )
+            finally:
+                release()
             return reply.as_dict()
         pieces = await run_in_threadpool(twin.stream, body.message, context=body.context, history=history, **kwargs)
     except PromptTooLong as exc:
+        release()
         raise field_error(exc.field, str(exc)) from None
     except BackendError as exc:
+        release()
         raise HTTPException(502, str(exc)) from None
+    except BaseException:
+        release()
+        raise
     events = stream_events(
         pieces,
         lambda piece: sse(None, {"delta": piece}),
         lambda reply: sse("done", reply.as_dict()),
         lambda exc: sse("error", {"detail": str(exc)}),
     )
-    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        held_until_done(events, release), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.post("/decide", response_model=DecideReply, dependencies=[READ])
 async def decide(body: DecideRequest, state: State):
     """`choice` (one of `options`), `probabilities` from the twin's likelihood of each option as its
     answer (one batched pass), `rationale` in its words, `abstained` below the threshold."""
+    check_option_bounds(state.twin(body.twin), body.options)
     twin = await loaded_twin(state, body.twin, body.version)
     try:
-        decision = await run_in_threadpool(
-            twin.decide, body.context, body.options, abstain_below=body.abstain_below, rationale=body.rationale
-        )
+        async with state.gate(twin.config).slot():
+            decision = await run_in_threadpool(
+                twin.decide, body.context, body.options, abstain_below=body.abstain_below, rationale=body.rationale
+            )
     except DecisionError as exc:
         raise field_error(exc.field, str(exc)) from None
     except PromptTooLong as exc:

@@ -10,15 +10,15 @@ import json
 import time
 import uuid
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from doppel.inference.backend import BackendError
 from doppel.inference.prompting import PromptTooLong
 from doppel.registry import Registry
-from doppel.service.routes.asking import loaded_twin, stream_events
+from doppel.service.gate import held_until_done
+from doppel.service.routes.asking import check_history, loaded_twin, stream_events
 from doppel.service.schemas import ChatCompletionRequest
 from doppel.service.state import READ, State
 
@@ -67,6 +67,10 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
             "invalid_request_error",
             "model",
         )
+    try:
+        check_history(state.twin(body.model), [{"content": m.text()} for m in body.messages[:-1]], "messages")
+    except HTTPException as exc:
+        return openai_error(422, exc.detail[0]["msg"], "invalid_request_error", "messages")
     twin = await loaded_twin(state, body.model)
     try:
         messages = _messages(body, twin.config.persona)
@@ -81,8 +85,17 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
     )
     created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
     try:
+        release = await state.gate(twin.config).acquire()
+    except HTTPException as exc:
+        refused = openai_error(429, exc.detail, "rate_limit_error")
+        refused.headers.update(exc.headers or {})
+        return refused
+    try:
         if not body.stream:
-            reply = await run_in_threadpool(twin.complete, messages, **kwargs)
+            try:
+                reply = await run_in_threadpool(twin.complete, messages, **kwargs)
+            finally:
+                release()
             return {
                 "id": cid,
                 "object": "chat.completion",
@@ -101,9 +114,14 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
             }
         pieces = await run_in_threadpool(twin.stream_messages, messages, **kwargs)
     except PromptTooLong as exc:
+        release()
         return openai_error(400, str(exc), "invalid_request_error", "messages")
     except BackendError as exc:
+        release()
         return openai_error(502, str(exc), "server_error")
+    except BaseException:
+        release()
+        raise
 
     def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> str:
         data = {
@@ -131,7 +149,9 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
         lambda reply: chunk({}, reply.finish_reason, _usage(reply)) + "data: [DONE]\n\n",
         lambda exc: f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n",
     )
-    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        held_until_done(events, release), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
 
 
 def _usage(reply) -> dict:
@@ -140,14 +160,3 @@ def _usage(reply) -> dict:
         "completion_tokens": reply.completion_tokens,
         "total_tokens": reply.prompt_tokens + reply.completion_tokens,
     }
-
-
-async def validation_as_openai(request: Request, exc: RequestValidationError):
-    """Under /v1 a bad body gets OpenAI's error shape (still naming the field); elsewhere FastAPI's 422."""
-    from fastapi.exception_handlers import request_validation_exception_handler
-
-    if not request.url.path.startswith("/v1/"):
-        return await request_validation_exception_handler(request, exc)
-    first = exc.errors()[0] if exc.errors() else {}
-    param = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
-    return openai_error(422, f"{param}: {first.get('msg', 'invalid request')}", "invalid_request_error", param)

@@ -33,7 +33,7 @@ def _http(exc: ReviewError) -> HTTPException:
 @router.get("/next", dependencies=[READ], responses={404: {"description": "version not evaluated yet"}})
 async def next_review(
     state: State,
-    reviewer: str = Query(..., min_length=1, max_length=200),
+    reviewer: str = Query(..., min_length=1, max_length=200, pattern=r"^[^\x00]+$"),
     twin: str | None = Query(None),
     version: str = Query("final"),
 ) -> dict:

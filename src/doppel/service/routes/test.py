@@ -19,7 +19,8 @@ async def test(body: TestRequest, state: State):
     """`{"prompt"}` → the final version's reply, the version used and the latency."""
     twin = await loaded_twin(state, body.twin)
     try:
-        reply = await run_in_threadpool(twin.chat, body.prompt, max_tokens=body.max_new_tokens)
+        async with state.gate(twin.config).slot():
+            reply = await run_in_threadpool(twin.chat, body.prompt, max_tokens=body.max_new_tokens)
     except PromptTooLong as exc:
         raise field_error("prompt", str(exc)) from None
     except BackendError as exc:

@@ -80,9 +80,11 @@ def jobs(state: State, twin: str | None = None, limit: int = Query(50, ge=1, le=
 
 @router.post("/training/cancel", status_code=202, response_model=JobStatus, dependencies=[ADMIN])
 def cancel(state: State, body: CancelRequest | None = None):
-    """Cancel the twin's queued or running run; it ends without making a version."""
+    """Cancel one of the twin's queued or running runs (training or evaluation); it ends without a result."""
     twin = state.twin(body.twin if body else None)
-    run = request_cancel(state.db, twin.name)
+    job_id = body.job_id if body else None
+    run = request_cancel(state.db, twin.name, job_id)
     if run is None:
-        raise HTTPException(404, f"twin {twin.name!r} has no queued or running run")
+        which = f"job {job_id}" if job_id is not None else "no queued or running run"
+        raise HTTPException(404, f"twin {twin.name!r} has {which}" + (" queued or running" if job_id else ""))
     return JobStatus.from_run(get_run(state.db, run.id))
