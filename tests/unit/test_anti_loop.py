@@ -31,3 +31,10 @@ def test_rows_are_guarded_independently():
     ids = torch.tensor([[1, 2, 1, 2], [1, 2, 3, 4]])
     scores = ReplyAntiLoop(start=0, penalty=1.0)(ids, torch.zeros(2, 5))
     assert scores[0, 1] == float("-inf") and torch.isfinite(scores[1]).all()
+
+
+def test_a_vanishing_temperature_is_greedy_not_a_nan():
+    from doppel.inference.backend import Sampling
+
+    assert Sampling(temperature=5e-324).temperature == 0.0  # once a 500: logits / 5e-324 overflow
+    assert Sampling(temperature=0.7).temperature == 0.7

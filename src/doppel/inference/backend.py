@@ -32,6 +32,9 @@ class Generation:
     finish_reason: str = "stop"  # "stop" | "length"
 
 
+GREEDY_BELOW = 1e-3
+
+
 @dataclass
 class Sampling:
     """How one reply is decoded: every backend, the Modelfile and the scorecard read their settings here."""
@@ -46,6 +49,12 @@ class Sampling:
     # in-process only, a ban on repeating a 3-token run of the reply.
     repetition_penalty: float = 1.1
     no_repeat_ngram: int = 3
+
+    def __post_init__(self):
+        # Logits divided by a temperature this small overflow to inf and sampling fails on NaN
+        # probabilities; anything below it is greedy decoding in effect, so it is made exactly that.
+        if self.temperature < GREEDY_BELOW:
+            self.temperature = 0.0
 
 
 @runtime_checkable
