@@ -60,6 +60,31 @@ def atomic_open(
             os.fsync(f.fileno())
 
 
+def fsync_dir(path: str | os.PathLike[str]) -> None:
+    """Make a folder's entries (a rename into it, a new link) durable: without this a power cut can
+    keep the renamed name but lose what it points to."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: str | os.PathLike[str]) -> None:
+    """fsync every file under ``root``, then every folder, deepest first (before ``root`` is renamed)."""
+    folders = []
+    for here, _dirs, files in os.walk(root):
+        folders.append(here)
+        for name in files:
+            fd = os.open(os.path.join(here, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for folder in reversed(folders):
+        fsync_dir(folder)
+
+
 def atomic_write(
     path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8", mode: int | None = None
 ) -> Path:
@@ -74,4 +99,4 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, mode: int | Non
     return atomic_write(path, json.dumps(obj, **dumps), mode=mode)
 
 
-__all__ = ["atomic_open", "atomic_path", "atomic_write", "atomic_write_json"]
+__all__ = ["atomic_open", "atomic_path", "atomic_write", "atomic_write_json", "fsync_dir", "fsync_tree"]

@@ -469,6 +469,24 @@ class Settings(_Strict):
     def _expand(cls, value: Path | None) -> Path | None:
         return None if value is None else Path(os.path.expandvars(str(value))).expanduser()
 
+    @field_validator("database_url")
+    @classmethod
+    def _conninfo(cls, value: str) -> str:
+        if not value:
+            return value
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            conninfo_to_dict(value)
+        except Exception as exc:
+            # The reason without the string itself: a URL may carry a password.
+            reason = re.split(r" in (?:URI|connection info string)\b", str(exc), maxsplit=1)[0]
+            raise ValueError(
+                f"not a PostgreSQL URL or connection string ({reason}); "
+                "expected e.g. postgresql://user:password@host:5432/dbname"
+            ) from None
+        return value
+
     @model_validator(mode="after")
     def _unique_twins(self):
         names = [t.name for t in self.twins]

@@ -14,6 +14,7 @@ never leaves a half version visible, and readers skip anything hidden.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,14 +26,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from doppel.atomic import fsync_dir, fsync_tree
 from doppel.digests import sha256_file
 
 FINAL = "final"
 MANIFEST = "manifest.json"
 HISTORY = "history.jsonl"  # one line per change of final
+# A version being written: <host>-<pid> says whose, so a leftover can be told from a writer at work.
+_INCOMING = re.compile(r"^\.incoming-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}$")
+_HOST = os.uname().nodename.replace("-", "_")
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 
 Mode = Literal["full", "incremental"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 class RegistryError(ValueError):
@@ -139,7 +154,7 @@ class Registry:
         """Write a new version through ``write(folder)``; it becomes visible only once complete."""
         folder = self.twin_dir(twin)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".incoming-{uuid.uuid4().hex}"
+        tmp = folder / f".incoming-{_HOST}-{os.getpid()}-{uuid.uuid4().hex}"
         tmp.mkdir()
         try:
             write(tmp)
@@ -155,6 +170,8 @@ class Registry:
                     "files": _file_hashes(tmp),
                 }
                 (tmp / MANIFEST).write_text(json.dumps(full_manifest, indent=2, default=str))
+                # Every byte on disk before the name appears: a power cut cannot leave a renamed, empty version.
+                fsync_tree(tmp)
                 try:
                     # rename() refuses an existing non-empty target: two writers can't take one name.
                     os.rename(tmp, folder / name)
@@ -162,6 +179,7 @@ class Registry:
                     if (folder / name).exists():
                         continue
                     raise
+                fsync_dir(folder)
                 return Version(twin, name, folder / name)
             raise RegistryError(f"could not allocate a version name for {twin!r}")
         except BaseException:
@@ -171,12 +189,47 @@ class Registry:
     def promote(self, twin: str, name: str, *, reason: str = "promoted") -> Version:
         """Point ``final`` at version ``name`` (atomically: a reader sees the old or the new one)."""
         version = self.get(twin, name)
+        previous = self.final(twin)
+        self._point_final(twin, version.name)
+        try:
+            self._log_history(twin, version.name, reason)
+        except OSError:
+            # History is what rollback reads: a final it does not record must not stay final.
+            if previous is not None:
+                with contextlib.suppress(OSError):
+                    self._point_final(twin, previous.name)
+            raise
+        return version
+
+    def _point_final(self, twin: str, name: str) -> None:
         link = self.twin_dir(twin) / FINAL
         tmp = link.with_name(f".final-{uuid.uuid4().hex}")
-        tmp.symlink_to(version.name, target_is_directory=True)
-        os.replace(tmp, link)
-        self._log_history(twin, version.name, reason)
-        return version
+        try:
+            tmp.symlink_to(name, target_is_directory=True)
+            os.replace(tmp, link)
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(link.parent)
+
+    def clean_leftovers(self, twin: str) -> list[str]:
+        """Remove what a killed writer left (its ``.incoming-*`` folder, a ``.final-*`` link); returns the names.
+
+        Only this host's leftovers whose process is gone: a version another live process is writing,
+        here or on another host sharing the folder, is left alone.
+        """
+        folder = self.twin_dir(twin)
+        if not folder.is_dir():
+            return []
+        removed = []
+        for entry in folder.iterdir():
+            match = _INCOMING.match(entry.name)
+            if match and match["host"] == _HOST and not _alive(int(match["pid"])):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+            elif entry.name.startswith(".final-") and entry.is_symlink():
+                entry.unlink(missing_ok=True)
+                removed.append(entry.name)
+        return removed
 
     def history(self, twin: str) -> list[dict]:
         """Every change of ``final``, oldest first."""

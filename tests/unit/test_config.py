@@ -88,3 +88,18 @@ def test_the_default_home_is_expanded_like_a_configured_one(monkeypatch, tmp_pat
     monkeypatch.chdir(tmp_path)
     assert Settings().home == tmp_path / ".doppel"
     assert load_settings(env={}).resolved_models_dir == tmp_path / ".doppel" / "models"
+
+
+def test_a_malformed_database_url_is_named_without_echoing_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from doppel.cli import app
+
+    config = tmp_path / "doppel.toml"
+    config.write_text('database_url = "postgresql://ana:s3cret@[bad:host/crm"\n[[twins]]\nname = "a"\n')
+    with pytest.raises(ConfigError, match="database_url") as raised:
+        load_settings(config)
+    assert "s3cret" not in str(raised.value) and "postgresql://user:password@host" in str(raised.value)
+    result = CliRunner().invoke(app, ["doctor", "--config", str(config)])
+    assert result.exit_code != 0 and "database_url" in result.output
+    assert "Traceback" not in result.output and "s3cret" not in result.output

@@ -110,3 +110,39 @@ def test_rollback_returns_to_the_previous_final(tmp_path):
     assert [h["version"] for h in reg.history("t")] == ["v1.0", "v3.0", "v1.0"]
     assert reg.history("t")[-1]["reason"] == "rollback from v3.0"
     assert [r["final"] for r in reg.describe("t")] == [True, False, False]
+
+
+def test_leftovers_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
+    import subprocess
+
+    from doppel.registry import _HOST
+
+    reg = Registry(tmp_path)
+    reg.register("t", writer(), mode="full", manifest={})
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that existed and is gone
+    folder = tmp_path / "t"
+    killed = folder / f".incoming-{_HOST}-{dead.pid}-{'a' * 32}"
+    mine = folder / f".incoming-{_HOST}-{os.getpid()}-{'b' * 32}"  # a writer at work right now
+    elsewhere = folder / f".incoming-otherhost-{dead.pid}-{'c' * 32}"  # another host's: not ours to judge
+    for leftover in (killed, mine, elsewhere):
+        (leftover / "adapter").mkdir(parents=True)
+    (folder / ".final-0123").symlink_to("v1.0")
+    assert sorted(reg.clean_leftovers("t")) == sorted([killed.name, ".final-0123"])
+    assert not killed.exists() and mine.exists() and elsewhere.exists()
+    assert [v.name for v in reg.versions("t")] == ["v1.0"] and reg.clean_leftovers("missing") == []
+
+
+def test_a_version_is_on_disk_before_its_name_appears(tmp_path, monkeypatch):
+    import doppel.registry as registry
+
+    synced = []
+    monkeypatch.setattr(registry, "fsync_tree", lambda root: synced.append(sorted(p.name for p in root.iterdir())))
+    real_rename = os.rename
+
+    def rename(src, dst):
+        assert synced and "manifest.json" in synced[-1], "renamed before its files were synced"
+        real_rename(src, dst)
+
+    monkeypatch.setattr(registry.os, "rename", rename)
+    assert Registry(tmp_path).register("t", writer(), mode="full", manifest={}).name == "v1.0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -32,7 +34,19 @@ def serve(
         api = create_app(settings, host=host, run_worker=worker)
     except InsecureBind as exc:
         fail(exc)
+    _exit_through_python_on(signal.SIGTERM, signal.SIGINT)
     uvicorn.run(api, host=host, port=port or settings.service.port, log_level=settings.log_level)
+
+
+def _exit_through_python_on(*signals: signal.Signals) -> None:
+    """Once uvicorn has shut down it raises the signal that stopped it again, with the handler it found.
+
+    With Python's default handler that kills the process before the exit handlers run, and one of them
+    stops the embedded PostgreSQL when this process was its last user: a stopped `serve` left it running.
+    With this handler the process leaves through ``sys.exit`` and the exit handlers run.
+    """
+    for sig in signals:
+        signal.signal(sig, lambda *_: sys.exit(0))
 
 
 @app.command("worker")

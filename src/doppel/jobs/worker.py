@@ -90,7 +90,19 @@ async def work(
         await _run(app, settings, db, install_signal_handlers)
 
 
+def clean_leftovers(settings: Settings) -> None:
+    """Versions half-written by a process that was killed: removed at start (never visible, never resumed)."""
+    from doppel.registry import Registry
+
+    registry = Registry(settings.resolved_models_dir)
+    for twin in settings.twins:
+        removed = registry.clean_leftovers(twin.name)
+        if removed:
+            log.info("removed %s leftover(s) of killed writers for %s: %s", len(removed), twin.name, removed)
+
+
 async def _run(app: procrastinate.App, settings: Settings, db: Database, install_signal_handlers: bool) -> None:
+    clean_leftovers(settings)
     reaper = asyncio.create_task(reaper_loop(app, settings, db), name="doppel-reaper")
     try:
         await app.run_worker_async(

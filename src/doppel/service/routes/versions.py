@@ -37,6 +37,8 @@ def rollback(state: State, body: TwinRef | None = None) -> dict:
         version = _registry(state).rollback(name)
     except RegistryError as exc:
         raise HTTPException(409, str(exc)) from None
+    except OSError as exc:
+        raise _storage_error(state, name, "roll back", exc) from None
     return {"twin": name, "final": version.name}
 
 
@@ -48,4 +50,16 @@ def promote(version: str, state: State, body: TwinRef | None = None) -> dict:
         promoted = _registry(state).promote(name, version, reason="promoted by hand")
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from None
+    except OSError as exc:
+        raise _storage_error(state, name, "promote", exc) from None
     return {"twin": name, "final": promoted.name}
+
+
+def _storage_error(state, twin: str, what: str, exc: OSError) -> HTTPException:
+    """The models folder refused the change (disk full, read-only): 507 naming the reason and what is final now."""
+    final = _registry(state).final(twin)
+    return HTTPException(
+        507,
+        f"could not {what}: the models folder refused the change ({exc.strerror or exc}); "
+        f"final is {final.name if final else 'not set'}",
+    )
