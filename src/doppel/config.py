@@ -458,6 +458,11 @@ class Settings(_Strict):
         Path("~/.doppel"), validate_default=True, description="doppel's data folder: embedded database, models, caches."
     )
     database_url: str = Field("", description="PostgreSQL URL of the CRM; empty: the embedded server in <home>/pgdata.")
+    state_database_url: str = Field(
+        "",
+        description="PostgreSQL URL for doppel's own tables and job queue; empty: the database_url database. "
+        "Set it when the CRM may only be read.",
+    )
     models_dir: Path | None = Field(None, description="Where versions live; default <home>/models.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     twins: list[TwinConfig] = Field(default_factory=lambda: [TwinConfig()])
@@ -469,7 +474,7 @@ class Settings(_Strict):
     def _expand(cls, value: Path | None) -> Path | None:
         return None if value is None else Path(os.path.expandvars(str(value))).expanduser()
 
-    @field_validator("database_url")
+    @field_validator("database_url", "state_database_url")
     @classmethod
     def _conninfo(cls, value: str) -> str:
         if not value:
@@ -519,6 +524,7 @@ class Settings(_Strict):
 ENV_OVERRIDES = {
     "DOPPEL_HOME": "home",
     "DOPPEL_DATABASE_URL": "database_url",
+    "DOPPEL_STATE_DATABASE_URL": "state_database_url",
     "DOPPEL_MODELS_DIR": "models_dir",
     "DOPPEL_LOG_LEVEL": "log_level",
 }

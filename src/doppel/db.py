@@ -98,11 +98,26 @@ def _start_embedded(home: Path) -> str:
 
 
 class Database:
-    """Connections to the configured database; starts the embedded server on first use."""
+    """Connections to doppel's database; starts the embedded server on first use.
 
-    def __init__(self, settings: Settings):
+    Two roles, one database unless told otherwise: the CRM that is read (``database_url``, reached as
+    ``db.crm``) and doppel's own tables and job queue (``state_database_url``, default the same
+    database). A CRM doppel may only read keeps the state elsewhere (docs/deployment.md, database rights).
+    """
+
+    def __init__(self, settings: Settings, *, crm: bool = False):
         self.settings = settings
-        self._url: str | None = settings.database_url or None
+        self.is_crm = crm
+        own = "" if crm else settings.state_database_url
+        self._url: str | None = own or settings.database_url or None
+        self._crm: Database | None = None if settings.state_database_url and not crm else self
+
+    @property
+    def crm(self) -> Database:
+        """The database the person's records are read from (the same object when state lives there too)."""
+        if self._crm is None:
+            self._crm = Database(self.settings, crm=True)
+        return self._crm
 
     @property
     def url(self) -> str:
@@ -112,6 +127,8 @@ class Database:
 
     @property
     def embedded(self) -> bool:
+        if not self.is_crm and self.settings.state_database_url:
+            return False
         return self.settings.embedded
 
     def describe(self) -> str:

@@ -30,17 +30,21 @@ class Check:
 
 def _database(settings: Settings) -> tuple[list[Check], Database | None]:
     db = Database(settings)
-    try:
-        with db.connection() as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
-        return [Check("database", "ok", f"{db.describe()}, PostgreSQL {version}")], db
-    except DatabaseError as exc:
-        return [Check("database", "fail", str(exc))], None
+    roles = [("database", db)] if db.crm is db else [("CRM database", db.crm), ("state database", db)]
+    checks = []
+    for name, which in roles:
+        try:
+            with which.connection() as conn:
+                version = conn.execute("SHOW server_version").fetchone()[0]
+            checks.append(Check(name, "ok", f"{which.describe()}, PostgreSQL {version}"))
+        except DatabaseError as exc:
+            checks.append(Check(name, "fail", str(exc)))
+    return checks, db if all(c.status == "ok" for c in checks) else None
 
 
 def _tables(settings: Settings, db: Database) -> list[Check]:
     checks = []
-    with db.connection() as conn:
+    with db.crm.connection() as conn:
         for twin in settings.twins:
             for source, problem in check_twin_tables(conn, twin).items():
                 name = f"{twin.name}: {source}"

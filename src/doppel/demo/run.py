@@ -67,7 +67,7 @@ def run_demo(
     settings = demo_settings(settings, steps)
     db = Database(settings)
     reporter.stage("load persona")
-    with db.connection() as conn:
+    with db.crm.connection() as conn:
         rows = load_demo(conn, generate())
     outcome = train_twin(settings, "allan-maverick", reporter=reporter, db=db)
     reporter.stage("compare")

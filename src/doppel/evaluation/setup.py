@@ -166,7 +166,7 @@ def _fit_classifier(setup: EvaluationSetup) -> tuple:
     person = [e.target for e in setup.built.train]
     if len(person) > MAX_PERSON_TEXTS:
         person = random.Random(setup.seed).sample(person, MAX_PERSON_TEXTS)
-    with setup.db.connection() as conn:
+    with setup.db.crm.connection() as conn:
         others = collect_others(
             conn, setup.twin, setup.twin.evaluation.other_texts, min_chars=setup.data.min_chars, seed=setup.seed
         )

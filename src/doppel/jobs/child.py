@@ -66,7 +66,8 @@ async def run_in_child(settings: Settings, db: Database, run_id: int) -> None:
         log.info("run %s is %s; skipping", run_id, run.state if run else "gone")
         return
     # The child gets the database's concrete URL: an embedded server is already up.
-    process = start(settings.model_copy(update={"database_url": db.url}), run_id)
+    concrete = {"database_url": db.crm.url, "state_database_url": db.url if db.crm is not db else ""}
+    process = start(settings.model_copy(update=concrete), run_id)
     log.info("run %s (%s %s) training in process %s", run_id, run.mode, run.twin, process.pid)
     cancel_seen: float | None = None
     while process.is_alive():

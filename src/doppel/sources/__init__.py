@@ -80,5 +80,5 @@ def count_by_source(records: list[Record]) -> dict[str, int]:
 
 def read_records(db: Database, twin: TwinConfig, on_record: Callable[[Record], None] | None = None) -> list[Record]:
     """Every record of the twin's enabled sources, on one connection of ``db``."""
-    with db.connection() as conn:
+    with db.crm.connection() as conn:
         return collect_twin(conn, twin, on_record=on_record)
