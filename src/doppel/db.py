@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,9 @@ from psycopg import sql
 from doppel.config import Settings
 
 log = logging.getLogger(__name__)
+
+# How long a process waits for a database it has reached before (a restart, a failover) to answer again.
+RECONNECT_SECONDS = 60.0
 
 SCHEMA = "doppel"
 
@@ -111,6 +115,7 @@ class Database:
         own = "" if crm else settings.state_database_url
         self._url: str | None = own or settings.database_url or None
         self._crm: Database | None = None if settings.state_database_url and not crm else self
+        self._reached = False
 
     @property
     def crm(self) -> Database:
@@ -140,10 +145,21 @@ class Database:
         return f"PostgreSQL at {host}:{info.get('port', 5432)}/{info.get('dbname', '')}"
 
     def connect(self, *, autocommit: bool = False) -> psycopg.Connection:
-        try:
-            return psycopg.connect(self.url, autocommit=autocommit, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise DatabaseError(f"cannot connect to {self.describe()}: {exc}".strip()) from exc
+        # A database this process has reached before and cannot reach now is most likely restarting:
+        # wait for it (a run survives a restart) instead of failing at once. One never reached fails fast.
+        deadline = time.monotonic() + (RECONNECT_SECONDS if self._reached else 0)
+        pause = 0.25
+        while True:
+            try:
+                conn = psycopg.connect(self.url, autocommit=autocommit, connect_timeout=10)
+                self._reached = True
+                return conn
+            except psycopg.OperationalError as exc:
+                if time.monotonic() + pause > deadline:
+                    raise DatabaseError(f"cannot connect to {self.describe()}: {exc}".strip()) from exc
+                log.warning("%s is not answering; retrying in %.1f s", self.describe(), pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 4.0)
 
     @contextmanager
     def connection(self, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:

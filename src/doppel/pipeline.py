@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import torch
 
 import doppel
@@ -46,7 +47,7 @@ from doppel.dataset import (
 )
 from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
-from doppel.db import Database
+from doppel.db import Database, DatabaseError
 from doppel.registry import Mode, Registry, Version
 from doppel.runs import PROGRESS_EVERY, RunProgress, cancel_requested, create_run, finish_run, run_lifecycle, update_run
 from doppel.sources import Record, read_records
@@ -135,7 +136,11 @@ class _RunHooks:
         now = time.monotonic()
         if force or now - self._last_write >= PROGRESS_EVERY:
             self._last_write = now
-            update_run(self.db, self.run_id, progress=self.progress)
+            try:
+                update_run(self.db, self.run_id, progress=self.progress)
+            except (DatabaseError, psycopg.OperationalError) as exc:
+                # Progress is for watching; a database away for a moment must not end the training.
+                log.warning("run %s: progress not written (%s); training goes on", self.run_id, exc)
 
     def on_step(self, info: StepInfo) -> None:
         history = self.progress.loss_history
@@ -171,7 +176,10 @@ class _RunHooks:
         if now - self._last_check < PROGRESS_EVERY:
             return False
         self._last_check = now
-        return cancel_requested(self.db, self.run_id)
+        try:
+            return cancel_requested(self.db, self.run_id)
+        except (DatabaseError, psycopg.OperationalError):
+            return False  # asked again at the next check
 
 
 def train_twin(
