@@ -1,8 +1,10 @@
 """Kill training at seeded random moments and check what must hold after every kill.
 
 One kill point is (what to kill, when): the run's training child, or the worker that supervises it,
-at a fraction of how long an undisturbed run takes (training, checkpoints, the gate, registration,
-promotion and the GGUF export after promotion all happen within that time). After each kill:
+either at a fraction of how long an undisturbed run takes (training, checkpoints, the gate,
+registration, promotion and the GGUF export after promotion all happen within that time) or the
+moment the run reports a given stage, so the short ones (registration, export) are hit too. After
+each kill:
 
 - ``final`` points to a complete version whose manifest hashes verify, and every listed version does;
 - the killed run resumes from its checkpoint (a dead worker's, after its heartbeat goes stale) or fails
@@ -26,11 +28,17 @@ from tests.integration.service import Process, Server, wait_for
 
 TWIN = "allan-maverick"
 TARGETS = ("child", "worker")
+# The run's stages that are over in a moment, aimed at directly (writing the version, promoting, exporting).
+STAGES = ("gate", "register", "export")
 
 
 def kill_points(seed: int, count: int) -> list[tuple[str, float]]:
     rng = random.Random(seed)
     return [(rng.choice(TARGETS), round(rng.uniform(0.02, 1.1), 3)) for _ in range(count)]
+
+
+def stage_points() -> list[tuple[str, str]]:
+    return [(target, stage) for stage in STAGES for target in TARGETS]
 
 
 def chaos_config(path: Path, home: Path, database_url: str, model_dir: Path) -> Path:
@@ -49,7 +57,7 @@ def chaos_config(path: Path, home: Path, database_url: str, model_dir: Path) -> 
 @dataclass
 class Outcome:
     target: str
-    at: float
+    at: float | str
     state: str
     attempts: int
     missed: bool  # the run had finished before the kill landed
@@ -85,10 +93,13 @@ class Chaos:
         self.workers_started += 1
         self.worker = Process(["worker", "--config", str(self.config)], self.logs / f"worker{self.workers_started}.log")
 
-    def strike(self, target: str, at: float) -> Outcome:
+    def strike(self, target: str, at: float | str) -> Outcome:
         job = self.api.client.post("/api/train", json={}).json()["job_id"]
         wait_for(lambda: self.api.status(job_id=job)["state"] != "queued", 120, f"job {job} to start")
-        time.sleep(at * self.duration)
+        if isinstance(at, str):  # the moment the run reports that stage (or ends without it)
+            wait_for(lambda: self._reached(job, at), 300, f"job {job} to reach stage {at}", every=0.02)
+        else:
+            time.sleep(at * self.duration)
         status = self.api.status(job_id=job)
         missed = status["state"] not in ("queued", "running")
         trainer = self._run_pid(job)
@@ -134,6 +145,10 @@ class Chaos:
         self._start_worker()
         wait_for(lambda: not self.leftovers_of_dead_writers(), 60, "the new worker to remove killed writers' leftovers")
         return before
+
+    def _reached(self, job: int, stage: str) -> bool:
+        status = self.api.status(job_id=job)
+        return status["stage"] == stage or status["state"] not in ("queued", "running")
 
     def _run_pid(self, job: int) -> int | None:
         with psycopg.connect(self.database_url) as conn:
