@@ -87,11 +87,13 @@ async def chat(body: ChatRequest, state: State):
     """The twin's reply as `{reply, twin, version, tokens, latency}`; `stream: true` sends SSE:
     `data: {"delta": "..."}` per piece, then `event: done` with the whole reply object."""
     history = [turn.model_dump() for turn in body.history]
-    check_history(state.twin(body.personality), history)
-    twin = await loaded_twin(state, body.personality, body.version)
+    config = state.twin(body.personality)
+    check_history(config, history)
     kwargs = dict(max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed)
-    release = await state.gate(twin.config).acquire()
+    # The slot first: a request refused with 429 must cost nothing, not even a thread to look up the model.
+    release = await state.gate(config).acquire()
     try:
+        twin = await loaded_twin(state, body.personality, body.version)
         if not body.stream:
             try:
                 reply = await run_in_threadpool(
@@ -125,10 +127,11 @@ async def chat(body: ChatRequest, state: State):
 async def decide(body: DecideRequest, state: State):
     """`choice` (one of `options`), `probabilities` from the twin's likelihood of each option as its
     answer (one batched pass), `rationale` in its words, `abstained` below the threshold."""
-    check_option_bounds(state.twin(body.twin), body.options)
-    twin = await loaded_twin(state, body.twin, body.version)
+    config = state.twin(body.twin)
+    check_option_bounds(config, body.options)
     try:
-        async with state.gate(twin.config).slot():
+        async with state.gate(config).slot():
+            twin = await loaded_twin(state, body.twin, body.version)
             decision = await run_in_threadpool(
                 twin.decide, body.context, body.options, abstain_below=body.abstain_below, rationale=body.rationale
             )

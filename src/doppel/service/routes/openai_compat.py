@@ -67,13 +67,13 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
             "invalid_request_error",
             "model",
         )
+    config = state.twin(body.model)
     try:
-        check_history(state.twin(body.model), [{"content": m.text()} for m in body.messages[:-1]], "messages")
+        check_history(config, [{"content": m.text()} for m in body.messages[:-1]], "messages")
     except HTTPException as exc:
         return openai_error(422, exc.detail[0]["msg"], "invalid_request_error", "messages")
-    twin = await loaded_twin(state, body.model)
     try:
-        messages = _messages(body, twin.config.persona)
+        messages = _messages(body, config.persona)
     except HTTPException as exc:
         return openai_error(422, exc.detail["message"], "invalid_request_error", "messages")
     stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
@@ -85,12 +85,13 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
     )
     created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
     try:
-        release = await state.gate(twin.config).acquire()
+        release = await state.gate(config).acquire()  # before any work: a refusal costs nothing
     except HTTPException as exc:
         refused = openai_error(429, exc.detail, "rate_limit_error")
         refused.headers.update(exc.headers or {})
         return refused
     try:
+        twin = await loaded_twin(state, body.model)
         if not body.stream:
             try:
                 reply = await run_in_threadpool(twin.complete, messages, **kwargs)

@@ -17,9 +17,9 @@ router = APIRouter(prefix="/api", tags=["test"])
 @router.post("/test", response_model=TestReply, dependencies=[READ])
 async def test(body: TestRequest, state: State):
     """`{"prompt"}` → the final version's reply, the version used and the latency."""
-    twin = await loaded_twin(state, body.twin)
     try:
-        async with state.gate(twin.config).slot():
+        async with state.gate(state.twin(body.twin)).slot():
+            twin = await loaded_twin(state, body.twin)
             reply = await run_in_threadpool(twin.chat, body.prompt, max_tokens=body.max_new_tokens)
     except PromptTooLong as exc:
         raise field_error("prompt", str(exc)) from None
