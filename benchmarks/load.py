@@ -43,12 +43,12 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 
 
-def serve(settings, twin: str, backend: str, port: int, folder: Path, extra: str = "") -> subprocess.Popen:
+def serve(settings, twin: str, backend: str, port: int, folder: Path) -> subprocess.Popen:
     config = folder / "doppel.toml"
     config.write_text(
         f'home = "{settings.home}"\ndatabase_url = "{settings.database_url}"\nlog_level = "warning"\n'
         f'[schedule]\nenabled = false\n[[twins]]\nname = "{twin}"\n'
-        f'[twins.inference]\nbackend = "{backend}"\nmax_new_tokens = 32\n{extra}'
+        f'[twins.inference]\nbackend = "{backend}"\nmax_new_tokens = 32\n'
     )
     log = (folder / "serve.log").open("w")
     return subprocess.Popen(
@@ -240,7 +240,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as folder:
-        proc = serve(settings, twin, args.backend, port, Path(folder), os.environ.get("LOAD_INFERENCE_EXTRA", ""))
+        proc = serve(settings, twin, args.backend, port, Path(folder))
         try:
             for _ in range(240):
                 try:

@@ -225,6 +225,11 @@ class DecisionTally(Counted):
     by_scoring: dict[str, TwinBase] = {}
     scoring: str | None = None
 
+    def rate(self, side: str, key: str = "accuracy") -> Number:
+        """``twin``, ``base``, ``longest`` or ``overlap``'s accuracy (or ``brier``), None when not measured."""
+        block = getattr(self, side)
+        return getattr(block, key) if block is not None else None
+
 
 class DecisionSet(DecisionTally):
     name: str | None = None
@@ -240,12 +245,12 @@ class Decisions(Part):
     def headline(self) -> dict[str, Number]:
         overall = self.overall or DecisionTally()
         return {
-            "accuracy": overall.twin.accuracy if overall.twin else None,
-            "base_accuracy": overall.base.accuracy if overall.base else None,
-            "brier": overall.twin.brier if overall.twin else None,
+            "accuracy": overall.rate("twin"),
+            "base_accuracy": overall.rate("base"),
+            "brier": overall.rate("twin", "brier"),
             "chance": overall.chance,
-            "longest_accuracy": overall.longest.accuracy if overall.longest else None,
-            "overlap_accuracy": overall.overlap.accuracy if overall.overlap else None,
+            "longest_accuracy": overall.rate("longest"),
+            "overlap_accuracy": overall.rate("overlap"),
             "p_value": overall.twin_vs_base.p_value if overall.twin_vs_base else None,
         }
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from doppel.dataset import render_card
-from doppel.scorecard import Accuracy, Counted, Decisions, DecisionTally, Human, Scorecard, Speed, Style
+from doppel.scorecard import Counted, Decisions, DecisionTally, Human, Scorecard, Speed, Style
 from doppel.training.perplexity import SEED_TARGETS
 
 
@@ -175,10 +175,6 @@ def _baselines(block: DecisionTally) -> str:
     return ", ".join(shown)
 
 
-def _accuracy(block: Accuracy | None, key: str = "accuracy") -> float | None:
-    return getattr(block, key) if block is not None else None
-
-
 def print_scorecard(console: Console, card: Scorecard) -> None:
     """The scorecard as a few tables: twin vs base (vs the real replies where that is the ceiling)."""
     console.print(
@@ -250,8 +246,8 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     for block in decisions.sets:
         table.add_row(
             f"decisions: {block.name}",
-            _share(_accuracy(block.twin)),
-            _share(_accuracy(block.base)),
+            _share(block.rate("twin")),
+            _share(block.rate("base")),
             _baselines(block),
             _n(block),
         )
@@ -259,8 +255,8 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     if overall is not None and overall.n:
         table.add_row(
             "decision Brier (lower is better)",
-            _num(_accuracy(overall.twin, "brier"), 3),
-            _num(_accuracy(overall.base, "brier"), 3),
+            _num(overall.rate("twin", "brier"), 3),
+            _num(overall.rate("base", "brier"), 3),
             "",
             _n(overall),
         )

@@ -25,7 +25,6 @@ from typing import Any
 from doppel.atomic import atomic_write
 from doppel.evaluation.plots import bar_chart, line_chart
 from doppel.scorecard import (
-    Accuracy,
     Classifier,
     Counted,
     Decisions,
@@ -323,10 +322,6 @@ def _by_scoring(overall: DecisionTally | None) -> str:
     return " Overall accuracy under each scoring (twin / base): " + ", ".join(parts) + "."
 
 
-def _accuracy(block: Accuracy | None, key: str = "accuracy") -> object:
-    return getattr(block, key) if block is not None else None
-
-
 def _decisions(dec: Decisions | None) -> str:
     sets = dec.sets if dec else []
     overall = dec.overall if dec else None
@@ -345,14 +340,14 @@ def _decisions(dec: Decisions | None) -> str:
             [
                 name,
                 _sample_of(s, "questions"),
-                _pct(_accuracy(s.twin)),
-                _pct(_accuracy(s.base)),
+                _pct(s.rate("twin")),
+                _pct(s.rate("base")),
                 _pct(s.chance),
-                _pct(_accuracy(s.longest)),
-                _pct(_accuracy(s.overlap)),
+                _pct(s.rate("longest")),
+                _pct(s.rate("overlap")),
                 _paired(s.twin_vs_base),
-                _num(_accuracy(s.twin, "brier"), 3),
-                _num(_accuracy(s.base, "brier"), 3),
+                _num(s.rate("twin", "brier"), 3),
+                _num(s.rate("base", "brier"), 3),
             ]
         )
         classes.append(cls)
