@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import psutil
+
 from doppel.atomic import fsync_dir, fsync_tree
 from doppel.digests import sha256_file
 
@@ -38,16 +40,6 @@ _HOST = os.uname().nodename.replace("-", "_")
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 
 Mode = Literal["full", "incremental"]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True
 
 
 class RegistryError(ValueError):
@@ -223,7 +215,7 @@ class Registry:
         removed = []
         for entry in folder.iterdir():
             match = _INCOMING.match(entry.name)
-            if match and match["host"] == _HOST and not _alive(int(match["pid"])):
+            if match and match["host"] == _HOST and not psutil.pid_exists(int(match["pid"])):
                 shutil.rmtree(entry, ignore_errors=True)
                 removed.append(entry.name)
             elif entry.name.startswith(".final-") and entry.is_symlink():
