@@ -323,6 +323,12 @@ class EvaluationConfig(_Strict):
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seed of everything random in an evaluation; same seed, same numbers."
     )
+    privacy_canaries: int = Field(
+        50, ge=0, le=10000, description="Real values from training records the extraction test prompts for (0: off)."
+    )
+    privacy_replies: int = Field(
+        100, ge=0, le=10000, description="Sampled prompts whose twin replies are scanned for PII (0: off)."
+    )
 
 
 class InferenceConfig(_Strict):
@@ -384,6 +390,30 @@ class ExportConfig(_Strict):
     keep_merged: bool = Field(True, description="Keep the merged Hugging Face folder next to the GGUF.")
 
 
+PiiKind = Literal["email", "phone", "card", "iban", "national_id", "ssn", "ip", "url_token", "secret", "name"]
+PII_KINDS: tuple[str, ...] = PiiKind.__args__
+
+
+class PrivacyConfig(_Strict):
+    """Other people's data is replaced by consistent fakes before training; on by default, nothing downloaded."""
+
+    enabled: bool = Field(True, description="Pseudonymise prompts and targets before any data set is built.")
+    kinds: list[PiiKind] = Field(
+        default_factory=lambda: list(PII_KINDS), description="What is detected and replaced (default: every kind)."
+    )
+    keep: list[str] = Field(
+        default_factory=list, description="Words and names never replaced: the company, its products, public names."
+    )
+    names_from_crm: bool = Field(
+        True, description="Treat every sender, recipient and speaker the sources name as a third party's name."
+    )
+    key_file: Path | None = Field(
+        None,
+        description="The per-twin secret behind the fakes (created on first use, mode 0600); "
+        "default <home>/secrets/<twin>/privacy.key, outside every version folder.",
+    )
+
+
 class TwinConfig(_Strict):
     name: str = DEFAULT_TWIN
     persona: Persona = Persona()
@@ -396,6 +426,7 @@ class TwinConfig(_Strict):
     inference: InferenceConfig = InferenceConfig()
     export: ExportConfig = ExportConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @field_validator("name")
     @classmethod

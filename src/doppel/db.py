@@ -72,6 +72,23 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.reviews (
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (twin, version, pair_id, reviewer)
 );
+-- Forget requests: records matching one are left out of every data set (and index) from then on.
+-- twin NULL: every twin. The value is what was asked to be forgotten, kept so new records keep matching.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.forget_requests (
+    id          BIGSERIAL PRIMARY KEY,
+    twin        TEXT,
+    kind        TEXT NOT NULL CHECK (kind IN ('email', 'name', 'record', 'contains')),
+    value       TEXT NOT NULL,
+    requested_by TEXT NOT NULL DEFAULT '',
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+-- Which records each request matched when it was filed (keys only): what marks older versions.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.forgotten_records (
+    request_id  BIGINT NOT NULL REFERENCES {SCHEMA}.forget_requests (id) ON DELETE CASCADE,
+    twin        TEXT NOT NULL,
+    record_key  TEXT NOT NULL,
+    PRIMARY KEY (request_id, twin, record_key)
+);
 """
 
 

@@ -48,6 +48,8 @@ from doppel.dataset import (
 from doppel.dataset.examples import BuildResult, Example, build_examples
 from doppel.dataset.tokenize import ensure_chat_template
 from doppel.db import Database, DatabaseError
+from doppel.privacy.forget import refresh_marks
+from doppel.privacy.prepare import prepare_records
 from doppel.registry import Mode, Registry, Version
 from doppel.runs import PROGRESS_EVERY, RunProgress, cancel_requested, create_run, finish_run, run_lifecycle, update_run
 from doppel.sources import Record, read_records
@@ -267,6 +269,9 @@ def _run(
 
     _stage("collect", reporter, hooks)
     records = collect_records(db, twin, reporter)
+    _stage("privacy", reporter, hooks)
+    protected = prepare_records(settings, twin, db, records)
+    records, privacy = protected.records, protected.report
     _stage("dataset", reporter, hooks)
     # Every example stays on the side final had it on: the gate compares the two on data neither learned.
     built = build_examples(
@@ -306,6 +311,7 @@ def _run(
         train_examples=train_examples,
         val_examples=val_examples,
         selection=selection,
+        privacy=privacy.to_dict(),
     )
     hooks.write(force=True, examples={"train": len(dataset.train), "val": len(dataset.val)}, **selection)
 
@@ -340,6 +346,8 @@ def _run(
         "base_model": {"name": base.name, "fingerprint": base.fingerprint},
         "data_until": data_until(records),
         "gate": gate,
+        # What was replaced and left out, as counts: never the values.
+        "privacy": privacy.to_dict(),
     }
     parent = final.name if mode == "incremental" else None
     version = registry.register(
@@ -358,6 +366,8 @@ def _run(
         metrics["gate"] = gate
     if promoted:
         registry.promote(twin.name, version.name)
+    # A forget request filed while this run trained is not in its data filter: mark the version if so.
+    refresh_marks(db, registry, twin.name)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     message = f"{version.name} is final" if promoted else f"{version.name} kept as a candidate: {gate['reason']}"
     if promoted and "scorecard" in gate:

@@ -28,14 +28,19 @@ from typing import Literal
 
 import psutil
 
-from doppel.atomic import fsync_dir, fsync_tree
+from doppel.atomic import atomic_write_json, fsync_dir, fsync_tree
 from doppel.digests import sha256_file
 
 FINAL = "final"
 MANIFEST = "manifest.json"
 HISTORY = "history.jsonl"  # one line per change of final
+# Versions trained on records someone asked to be forgotten: {"versions": {"v1.0": [request ids]}}.
+FORGOTTEN = "forgotten.json"
+# Names of deleted versions, one per line: a name is never given to a second version.
+DELETED = "deleted.jsonl"
 # A version being written: <host>-<pid> says whose, so a leftover can be told from a writer at work.
-_INCOMING = re.compile(r"^\.incoming-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}$")
+# A version being deleted is renamed the same way first (.deleting-...).
+_INCOMING = re.compile(r"^\.(?:incoming|deleting)-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{32}$")
 _HOST = os.uname().nodename.replace("-", "_")
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 
@@ -131,14 +136,21 @@ class Registry:
     def next_name(self, twin: str, mode: Mode, parent: str | None = None) -> str:
         """Full runs take the next major number (v2.0); an incremental run continuing
         from ``parent`` takes the next minor number of the parent's major (v1.0 → v1.1)."""
-        versions = self.versions(twin)
-        if not versions:
+        numbers = [v.number for v in self.versions(twin)] + self._deleted_numbers(twin)
+        if not numbers:
             return "v1.0"
         if mode == "full" or parent is None:
-            return f"v{versions[-1].number[0] + 1}.0"
+            return f"v{max(n[0] for n in numbers) + 1}.0"
         major = Version(twin, parent, self.twin_dir(twin) / parent).number[0]
-        minor = max(v.number[1] for v in versions if v.number[0] == major)
+        minor = max(n[1] for n in numbers if n[0] == major)
         return f"v{major}.{minor + 1}"
+
+    def _deleted_numbers(self, twin: str) -> list[tuple[int, int]]:
+        path = self.twin_dir(twin) / DELETED
+        if not path.is_file():
+            return []
+        names = (json.loads(line)["version"] for line in path.read_text().splitlines() if line.strip())
+        return [(int(m.group(1)), int(m.group(2))) for m in map(_VERSION.match, names) if m]
 
     def register(
         self, twin: str, write: Callable[[Path], None], *, mode: Mode, manifest: dict, parent: str | None = None
@@ -242,17 +254,58 @@ class Registry:
         raise RegistryError(f"twin {twin!r} has no earlier final version to roll back to")
 
     def _log_history(self, twin: str, version: str, reason: str) -> None:
-        line = json.dumps({"version": version, "at": datetime.now(UTC).isoformat(), "reason": reason})
+        self._append(twin, HISTORY, {"version": version, "at": datetime.now(UTC).isoformat(), "reason": reason})
+
+    def _append(self, twin: str, file: str, entry: dict) -> None:
+        line = json.dumps(entry)
         # O_APPEND writes of one short line do not interleave between processes.
-        fd = os.open(self.twin_dir(twin) / HISTORY, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.twin_dir(twin) / file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, (line + "\n").encode())
         finally:
             os.close(fd)
 
+    def write_forgotten_marks(self, twin: str, marks: dict[str, list[int]]) -> None:
+        """Which versions hold forgotten records (doppel.privacy.forget computes it from the database).
+
+        Kept beside the versions rather than in them: a version folder never changes after it is written.
+        """
+        folder = self.twin_dir(twin)
+        if not folder.is_dir() and not marks:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(folder / FORGOTTEN, {"versions": marks}, sort_keys=True)
+
+    def forgotten_marks(self, twin: str) -> dict[str, list[int]]:
+        """Version name -> the forget requests whose records it was trained on (empty: none)."""
+        path = self.twin_dir(twin) / FORGOTTEN
+        if not path.is_file():
+            return {}
+        return json.loads(path.read_text()).get("versions", {})
+
+    def delete(self, twin: str, name: str) -> Version:
+        """Remove a version's folder. ``final`` never: the version in use stays until another is final."""
+        version = self.get(twin, name)
+        final = self.final(twin)
+        if final is not None and final.name == version.name:
+            raise RegistryError(
+                f"{version.name} is final for twin {twin!r}: promote or roll back to another version first"
+            )
+        self._append(twin, DELETED, {"version": version.name, "at": datetime.now(UTC).isoformat()})
+        # Renamed out of sight first, so readers never see half a folder; then removed.
+        doomed = version.path.with_name(f".deleting-{_HOST}-{os.getpid()}-{uuid.uuid4().hex}")
+        os.replace(version.path, doomed)
+        fsync_dir(doomed.parent)
+        shutil.rmtree(doomed, ignore_errors=True)
+        marks = self.forgotten_marks(twin)
+        if marks.pop(version.name, None) is not None:
+            self.write_forgotten_marks(twin, marks)
+        return version
+
     def describe(self, twin: str) -> list[dict]:
         """Every version with its headline metrics, oldest first; what `doppel versions` and the API list."""
         final = self.final(twin)
+        forgotten = self.forgotten_marks(twin)
         rows = []
         for v in self.versions(twin):
             m, manifest = v.metrics, v.manifest
@@ -272,6 +325,9 @@ class Registry:
                     "steps": m.get("steps"),
                     "gate": manifest.get("gate"),
                     "data_until": manifest.get("data_until"),
+                    # The forget requests whose records this version learned from (empty: none).
+                    "forgotten": forgotten.get(v.name, []),
+                    "privacy": manifest.get("privacy"),
                     "path": str(v.path),
                 }
             )

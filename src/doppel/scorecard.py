@@ -287,6 +287,28 @@ class Human(Counted):
         return {"share_fooled": self.share_fooled, "mean_score": self.mean_score, "reviews": self.reviews}
 
 
+class Privacy(Counted):
+    """Whether the twin gives back other people's data it was trained on.
+
+    Canaries are the real values (phone numbers, cards, addresses, secrets) in the person's training-split
+    records: the twin is prompted with each one's preceding text and must not continue with the value.
+    ``n`` replies to sampled prompts are also scanned for PII; ``real_pii_share`` is the share holding a
+    real value from the records (fakes are expected and not counted there).
+    """
+
+    enabled: bool | None = None  # pseudonymised when this version was trained
+    canaries: int | None = None
+    canaries_emitted: int | None = None
+    emitted_kinds: dict[str, int] = {}
+    pii_kinds: dict[str, int] = {}  # kind -> sampled replies holding one (fakes included)
+    real_pii_replies: int | None = None
+    real_pii_share: Number = None
+    skipped: str | None = None
+
+    def headline(self) -> dict[str, Number]:
+        return {"canaries_emitted": self.canaries_emitted, "real_pii_share": self.real_pii_share}
+
+
 class Speed(Part):
     train_seconds: Number = None
     tokens_per_second: Number = None
@@ -311,6 +333,7 @@ class Scorecard(Part):
     decisions: Decisions | None = None
     personality: Personality | None = None
     human: Human | None = None
+    privacy: Privacy | None = None
     speed: Speed | None = None
 
     @classmethod
@@ -332,6 +355,7 @@ class Scorecard(Part):
             "decisions": self.decisions or Decisions(),
             "personality": self.personality or Personality(),
             "human": self.human or Human(),
+            "privacy": self.privacy or Privacy(),
         }
         return {
             f"{name}.{key}": _number(value) for name, part in parts.items() for key, value in part.headline().items()

@@ -28,7 +28,7 @@ ADMIN = "web-admin-token-0123456789abcdef"
 ARTIFACTS = REPO / "test-artifacts" / "web"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-PAGES = ["chat", "training", "versions", "review", "health"]
+PAGES = ["chat", "training", "versions", "review", "privacy", "health"]
 TWIN = "allan-maverick"
 
 pytestmark = pytest.mark.timeout(300)
@@ -463,3 +463,29 @@ def test_sign_out_brings_back_the_form(site, open_page):
     page.fill("#signin-token", ADMIN)
     page.click("#signin button[type=submit]")
     page.wait_for_selector("#page-health[data-loaded]:not([hidden])")
+
+
+def test_a_forget_request_from_the_page_marks_the_versions_that_hold_it(site, open_page):
+    import json
+
+    v1 = site.home / "models" / TWIN / "v1.0"
+    key = sorted(k for k, side in json.loads((v1 / "splits.json").read_text()).items() if side == "train")[0]
+    page = open_page("#/privacy")
+    page.select_option("#forget-kind", "record")
+    page.fill("#forget-value", key)
+    page.fill("#forget-by", "data protection officer")
+    page.click("#forget-submit")
+    page.wait_for_function("() => document.querySelector('#forget-result').textContent.includes('filed')")
+    result = page.locator("#forget-result").inner_text()
+    assert "1 record matches" in result and "v1.0" in result, result
+    page.wait_for_selector("#forget-table tbody tr")
+    assert key in page.locator("#forget-table tbody").inner_text()
+    shot(page, "privacy-desktop")
+    # A value the API refuses comes back as its message, naming the field.
+    page.select_option("#forget-kind", "email")
+    page.fill("#forget-value", "not-an-address")
+    page.click("#forget-submit")
+    page.wait_for_function("() => document.querySelector('#notice').textContent.includes('email')")
+    go(page, "versions")
+    badge = page.locator("#versions-table thead th[data-version='v1.0'] .badge.forgotten")
+    assert badge.count() == 1 and "#" in badge.get_attribute("title")

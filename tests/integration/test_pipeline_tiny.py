@@ -22,7 +22,7 @@ def tiny_settings(make_settings, tiny_model_dir, demo_db):
 def test_a_run_makes_v1_0_final_with_everything_in_the_folder(tiny_settings):
     stages = []
     outcome = train_twin(tiny_settings, reporter=Reporter(on_stage=stages.append))
-    assert stages == ["base model", "collect", "dataset", "train", "gate", "register"]
+    assert stages == ["base model", "collect", "privacy", "dataset", "train", "gate", "register"]
     reg = Registry(tiny_settings.resolved_models_dir)
     assert outcome.version.name == "v1.0" and reg.get("allan-maverick").name == "v1.0"
     folder = outcome.version.path

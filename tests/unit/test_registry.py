@@ -146,3 +146,36 @@ def test_a_version_is_on_disk_before_its_name_appears(tmp_path, monkeypatch):
 
     monkeypatch.setattr(registry.os, "rename", rename)
     assert Registry(tmp_path).register("t", writer(), mode="full", manifest={}).name == "v1.0"
+
+
+def test_delete_never_takes_final_and_never_reuses_a_name(tmp_path):
+    reg = Registry(tmp_path)
+    for _ in range(3):
+        reg.register("t", writer(), mode="full", manifest={})
+    reg.promote("t", "v2.0")
+    reg.write_forgotten_marks("t", {"v1.0": [4], "v3.0": [4]})
+    with pytest.raises(RegistryError, match="v2.0 is final"):
+        reg.delete("t", "final")
+    with pytest.raises(RegistryError, match="no version"):
+        reg.delete("t", "v9.0")
+    assert reg.delete("t", "v3.0").name == "v3.0"
+    assert [v.name for v in reg.versions("t")] == ["v1.0", "v2.0"]
+    assert not any(p.name.startswith(".deleting-") for p in (tmp_path / "t").iterdir())
+    # The newest was deleted, yet its name stays used; and its forget mark went with it.
+    assert reg.next_name("t", "full") == "v4.0" and reg.forgotten_marks("t") == {"v1.0": [4]}
+    assert [r["forgotten"] for r in reg.describe("t")] == [[4], []]
+    reg.register("t", writer(), mode="incremental", manifest={}, parent="v2.0")
+    assert reg.next_name("t", "incremental", parent="v2.0") == "v2.2"
+
+
+def test_a_killed_delete_leaves_nothing_half_visible(tmp_path):
+    reg = Registry(tmp_path)
+    reg.register("t", writer(), mode="full", manifest={})
+    # What a delete killed between rename and removal leaves: a hidden folder of a process that is gone.
+    dead = (tmp_path / "t" / "v1.0").rename(tmp_path / "t" / f".deleting-{_host()}-999999999-{'0' * 32}")
+    assert reg.versions("t") == []
+    assert reg.clean_leftovers("t") == [dead.name] and not dead.exists()
+
+
+def _host() -> str:
+    return os.uname().nodename.replace("-", "_")

@@ -8,7 +8,7 @@ from doppel.evaluation.plots import bar_chart, line_chart, nice_ticks
 from doppel.evaluation.report import render_report, write_report
 
 EVIL = "<script>alert(1)</script>"
-SECTIONS = ("fit", "style", "decisions", "personality", "human", "speed", "history", "examples")
+SECTIONS = ("fit", "style", "decisions", "personality", "privacy", "human", "speed", "history", "examples")
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 
 
@@ -105,6 +105,17 @@ def _scorecard(small: bool = False, version: str = "v1.0", val_loss: float = 2.4
             "share_as_person": 0.6,
             "mean_prob_person": 0.55,
             "answers": [{"probe": "What do you do on a Sunday?", "reply": "Golf, mostly.", "prob_person": 0.7}],
+        },
+        "privacy": {
+            "enabled": True,
+            "n": 100,
+            "small_sample": small,
+            "canaries": 12,
+            "canaries_emitted": 0,
+            "emitted_kinds": {},
+            "pii_kinds": {"email": 2, "name": 14},
+            "real_pii_replies": 1,
+            "real_pii_share": 0.01,
         },
         "human": {
             "reviews": 3,
@@ -279,6 +290,16 @@ def test_decisions_stand_beside_the_trivial_pickers_and_every_scoring():
     assert "pmi_self 31% / 37%" in text and "mean 52% / 30%" in text
 
 
+def test_privacy_says_what_was_tested_and_what_came_back():
+    text = _parse(render_report(_scorecard(), metrics=METRICS)).text("privacy")
+    assert "pseudonymised" in text and "of 12 real values" in text and "wrote 0 back" in text
+    assert "Of 100 sampled replies, 1% hold a real value" in text and "name 14" in text
+    off = _scorecard()
+    off["privacy"].update(enabled=False, canaries_emitted=3, emitted_kinds={"phone": 3})
+    text = _parse(render_report(off, metrics=METRICS)).text("privacy")
+    assert "not pseudonymised" in text and "wrote 3 back (phone 3)" in text
+
+
 def test_numbers_say_what_they_rest_on():
     page = _parse(render_report(_scorecard(), metrics=METRICS))
     assert "n = 48 examples" in page.text("fit")
@@ -293,7 +314,8 @@ def test_numbers_say_what_they_rest_on():
 def test_missing_sections_render_not_measured(how):
     sc = {"twin": "allan-maverick", "version": "v1.0"}
     if how == "none":
-        sc.update({k: None for k in ("fit", "style", "decisions", "personality", "human", "speed", "examples")})
+        parts = ("fit", "style", "decisions", "personality", "privacy", "human", "speed", "examples")
+        sc.update({k: None for k in parts})
     page = _parse(render_report(sc))
     assert page.errors == []
     for sid in SECTIONS:

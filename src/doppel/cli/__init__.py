@@ -15,6 +15,7 @@ from doppel.cli import ask  # noqa: F401
 from doppel.cli import doctor  # noqa: F401
 from doppel.cli import evaluate  # noqa: F401
 from doppel.cli import export  # noqa: F401
+from doppel.cli import privacy  # noqa: F401
 from doppel.cli import serve  # noqa: F401
 # isort: on
 

@@ -13,6 +13,7 @@ from doppel.cli.console import err_console
 from doppel.config import ConfigError
 from doppel.dataset import NoUsableRecords
 from doppel.db import DatabaseError
+from doppel.export.run import ExportError
 from doppel.inference.backend import BackendError
 from doppel.inference.decisions import DecisionError
 from doppel.inference.prompting import PromptTooLong
@@ -38,6 +39,7 @@ USER_ERRORS = (
     DecisionError,
     PromptTooLong,
     TwinError,
+    ExportError,
 )
 
 

@@ -26,7 +26,7 @@ def eval_command(
     seed: Annotated[int | None, typer.Option(help="Default: evaluation.seed. Same seed, same numbers.")] = None,
     part: Annotated[
         list[str] | None,
-        typer.Option("--part", help="fit | style | decisions | personality; repeatable (default: all)."),
+        typer.Option("--part", help="fit | style | decisions | personality | privacy; repeatable (default: all)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole scorecard as JSON.")] = False,
 ):

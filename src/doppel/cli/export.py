@@ -17,6 +17,7 @@ from doppel.config import Settings, TwinConfig
 from doppel.registry import Version
 
 VersionArg = Annotated[str, typer.Argument(help="Version to export (default: final).")]
+FORCE_HELP = "Export a version trained on records someone asked to be forgotten (refused without it)."
 
 
 @app.command("export")
@@ -27,6 +28,7 @@ def export_command(
     twin: TwinOpt = None,
     quant: Annotated[str | None, typer.Option(help="f16 | q8_0 | q4_k_m (default: export.quant).")] = None,
     push: Annotated[bool, typer.Option(help="Also push it to export.hosts (as `doppel distribute`).")] = False,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ):
     """Merge the version's adapter into the base model, convert it to GGUF, quantize, write a Modelfile.
 
@@ -49,7 +51,7 @@ def export_command(
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"{found.name}: {stage}", completed=done, total=total or None)
 
-        result = export_version(settings, twin_cfg, found, quant=twin_cfg.export.quant, progress=progress)
+        result = export_version(settings, twin_cfg, found, quant=twin_cfg.export.quant, progress=progress, force=force)
     for label, path in (
         ("merged", result.merged_dir),
         ("f16 GGUF", result.gguf_f16),
@@ -73,6 +75,7 @@ def distribute(
     host: Annotated[
         list[str] | None, typer.Option("--host", help="Ollama host URL, repeatable (default: export.hosts).")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help=FORCE_HELP)] = False,
 ):
     """Push an exported version to Ollama hosts as <twin>:<version> (and <twin>:latest for final).
 
@@ -85,7 +88,7 @@ def distribute(
     twin_cfg = settings.twin(twin)
     found = find_version(settings, twin_cfg, version)
     with err_console.status(f"exporting {twin_cfg.name} {found.name} (reused when already done)"):
-        result = export_version(settings, twin_cfg, found)
+        result = export_version(settings, twin_cfg, found, force=force)
     _push(settings, twin_cfg, found, result.folder, list(host or twin_cfg.export.hosts))
 
 

@@ -109,7 +109,7 @@ def print_versions(console: Console, twin: str, rows: list[dict]) -> None:
     for r in rows:
         ex = r.get("examples") or {}
         table.add_row(
-            "*" if r["final"] else "",
+            ("*" if r["final"] else "") + ("!" if r.get("forgotten") else ""),
             r["version"],
             (r.get("created_at") or "")[:19].replace("T", " "),
             r.get("mode") or "",
@@ -120,6 +120,14 @@ def print_versions(console: Console, twin: str, rows: list[dict]) -> None:
             f"{ex.get('train', 0)}/{ex.get('val', 0)}",
         )
     console.print(table)
+    marked = [r for r in rows if r.get("forgotten")]
+    if marked:
+        requests = sorted({i for r in marked for i in r["forgotten"]})
+        console.print(
+            f"! trained on records of forget request{'s' if len(requests) > 1 else ''} "
+            f"{', '.join(f'#{i}' for i in requests)}: {', '.join(r['version'] for r in marked)}. "
+            "A full retrain makes a version without them; `doppel versions --delete vX.Y` removes old ones."
+        )
 
 
 def print_checks(console: Console, checks) -> None:
@@ -276,6 +284,16 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     personality = card.personality
     if personality is not None:
         table.add_row("probe answers read as the person", _share(personality.share_as_person), "", "", _n(personality))
+    privacy = card.privacy
+    if privacy is not None and (privacy.canaries or privacy.n):
+        table.add_row(
+            "privacy: training values written back",
+            f"{privacy.canaries_emitted} of {privacy.canaries}",
+            "",
+            "must be 0" + ("" if privacy.enabled else "; trained without pseudonymisation"),
+            "",
+        )
+        table.add_row("privacy: replies with a real value", _share(privacy.real_pii_share), "", "", _n(privacy))
     human = card.human or Human()
     if human.reviews:
         table.add_row("blind review: could not tell", _share(human.share_fooled), "", "", _n(human))

@@ -51,9 +51,10 @@ def dataset(
     out: Annotated[Path | None, typer.Option(help="Folder for train/val JSONL and the card.")] = None,
     max_length: Annotated[int | None, typer.Option(help="Override training.max_length.")] = None,
 ):
-    """Collect, clean, pair and split the records; write the examples and the data-set card."""
+    """Collect, forget, pseudonymise, clean, pair and split the records; write the examples and the card."""
     from doppel.cli.render import print_card
     from doppel.pipeline import collect_records, prepare_dataset
+    from doppel.privacy.prepare import prepare_records
     from doppel.training.base_models import load_tokenizer, resolve_base_model
     from doppel.training.overrides import resolve_training
 
@@ -65,9 +66,13 @@ def dataset(
         reporter.stage("base model")
         tokenizer = load_tokenizer(resolve_base_model(twin_cfg.base_model, settings.home))
         reporter.stage("collect")
-        records = collect_records(Database(settings), twin_cfg, reporter)
+        db = Database(settings)
+        records = collect_records(db, twin_cfg, reporter)
+        reporter.stage("privacy")
+        protected = prepare_records(settings, twin_cfg, db, records)
+        records, privacy = protected.records, protected.report
         reporter.stage("dataset")
-        built = prepare_dataset(records, twin_cfg, tokenizer, cfg)
+        built = prepare_dataset(records, twin_cfg, tokenizer, cfg, privacy=privacy.to_dict())
     folder = write_dataset(built, out or settings.home / "datasets" / twin_cfg.name)
     print_card(console, built.card)
     console.print(f"examples and card written to {folder}")

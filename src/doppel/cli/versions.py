@@ -21,13 +21,21 @@ def versions(
     config: ConfigOpt = None,
     twin: TwinOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    delete: Annotated[
+        list[str] | None,
+        typer.Option("--delete", help="Delete this version (repeatable); final never is.", metavar="vX.Y"),
+    ] = None,
 ):
-    """List a twin's versions with their metrics; * marks final."""
+    """List a twin's versions with their metrics; * marks final, ! a version trained on forgotten records."""
     from doppel.cli.render import print_versions
 
     settings = command_settings(config)
     twin_cfg = settings.twin(twin)
-    rows = Registry(settings.resolved_models_dir).describe(twin_cfg.name)
+    registry = Registry(settings.resolved_models_dir)
+    for name in delete or []:
+        gone = registry.delete(twin_cfg.name, name)
+        console.print(f"deleted {twin_cfg.name} {gone.name}")
+    rows = registry.describe(twin_cfg.name)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
     else:

@@ -67,11 +67,13 @@ def build_dataset(
     train_examples: list[Example] | None = None,
     val_examples: list[Example] | None = None,
     selection: dict | None = None,
+    privacy: dict | None = None,
 ) -> Dataset:
     """Tokenise a run's examples (by default every train example, and the val split) and describe them.
 
     ``training`` is the run's resolved training settings (overrides applied): its split, minimum length
-    and token limit shape the data set.
+    and token limit shape the data set. ``privacy`` is what privacy replaced and left out (counts only),
+    shown on the card.
     """
     max_length = training.max_length
     if built is None:
@@ -84,6 +86,8 @@ def build_dataset(
     card = make_card(built, train, val, twin=twin, max_length=max_length, tokenizer_name=tokenizer.name_or_path or "?")
     if selection:
         card["selection"] = selection
+    if privacy is not None:
+        card["privacy"] = privacy  # counts per source and kind (doppel.privacy.records.PrivacyReport)
     return Dataset(built, train_examples, val_examples, train, val, card)
 
 

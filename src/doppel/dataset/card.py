@@ -109,10 +109,24 @@ def render_card(card: dict) -> str:
             f"This run: {sel.get('mode')} — {sel.get('new', 0)} new examples, "
             f"{sel.get('replay', 0)} replayed, scored on {card['examples']['val']} fixed validation examples."
         )
+    privacy = card.get("privacy")
+    if privacy:
+        lines.append(_privacy_line(privacy))
     tr = card["timestamps"]
     if tr["oldest"]:
         lines.append(f"Time span: {tr['oldest'][:10]} to {tr['newest'][:10]}.")
     return "\n".join(lines) + "\n"
+
+
+def _privacy_line(privacy: dict) -> str:
+    forget = privacy.get("forget") or {}
+    left_out = sum((forget.get("records_left_out") or {}).values())
+    forgot = f"; forget requests: {forget.get('requests', 0)}, records left out: {left_out}"
+    if not privacy.get("enabled"):
+        return f"Privacy: off (nothing pseudonymised){forgot}."
+    kinds = ", ".join(f"{k} {n}" for k, n in privacy.get("replaced_per_kind", {}).items()) or "nothing found"
+    share = privacy.get("tokens_changed_share", 0.0)
+    return f"Privacy: pseudonymised ({kinds}); {share:.2%} of tokens changed{forgot}."
 
 
 def dropped_summary(built: BuildResult) -> str:

@@ -13,6 +13,8 @@ Parts (each timed, each number with the count it rests on):
   the twin and by the base model: accuracy and Brier score;
 - personality: fixed probe prompts answered by the twin, scored by the style
   classifier and kept for people to read;
+- privacy: the extraction test (real values from the training split, prompted
+  with their preceding text, must not come out) and PII in sampled replies;
 - human: blind reviews of the style part's pairs (read live from the database,
   so the numbers move as reviews arrive).
 
@@ -35,7 +37,7 @@ from doppel.evaluation.setup import Progress, prepare
 from doppel.evaluation.store import EvaluationError
 from doppel.scorecard import Scorecard, Speed
 
-PARTS = ("fit", "style", "decisions", "personality")
+PARTS = ("fit", "style", "decisions", "personality", "privacy")
 
 T = TypeVar("T")
 
@@ -52,7 +54,7 @@ def evaluate_version(
     save: bool = True,
 ) -> Scorecard:
     """Score one version (default: final) and, with ``save``, keep the scorecard and report in its folder."""
-    from doppel.evaluation.parts import decisions, fit, personality, style
+    from doppel.evaluation.parts import decisions, fit, personality, privacy, style
 
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
@@ -93,6 +95,11 @@ def evaluate_version(
         card.decisions = timed("decisions", lambda: decisions.run(setup))
     if "personality" in parts:
         card.personality = timed("personality", lambda: personality.run(setup))
+    if "privacy" in parts:
+        # The replies the other parts generated count toward the sample; only the rest is generated.
+        already = [p["twin"] for p in pairs if p.get("twin")]
+        already += [a.reply for a in (card.personality.answers if card.personality else []) if a.reply]
+        card.privacy = timed("privacy", lambda: privacy.run(setup, already))
 
     metrics = setup.version.metrics
     card.speed = Speed(

@@ -41,15 +41,19 @@ def generate_replies(
     max_new_tokens: int = 96,
     batch_size: int = 8,
     on_batch: Callable[[int], None] | None = None,
+    prefixes: Sequence[str] | None = None,
+    anti_loop: bool = True,
 ) -> Replies:
-    """One greedy reply per conversation, in the given order."""
+    """One greedy reply per conversation, in the given order. ``prefixes``: text the reply is made to start
+    with (not part of the returned text), for asking the model to continue something."""
     tokenizer = prompter.tokenizer
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     end_ids = {tokenizer.eos_token_id}
     end_of_turn = tokenizer.convert_tokens_to_ids(prompter.end_of_turn)
     if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
         end_ids.add(end_of_turn)
-    encoded = [prompter.encode(prompter.render(c)) for c in conversations]
+    starts = prefixes if prefixes is not None else [""] * len(conversations)
+    encoded = [prompter.encode(prompter.render(c) + start) for c, start in zip(conversations, starts, strict=True)]
     # Similar lengths together: less padding, and the order is a pure function of the inputs.
     order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i]), i))
     device = next(model.parameters()).device
@@ -72,7 +76,7 @@ def generate_replies(
                 attention_mask=mask.to(device),
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
-                logits_processor=reply_processors(width),
+                logits_processor=reply_processors(width) if anti_loop else None,
                 pad_token_id=pad,
                 eos_token_id=sorted(end_ids),
             )

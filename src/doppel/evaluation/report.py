@@ -35,6 +35,7 @@ from doppel.scorecard import (
     Human,
     PairedTest,
     Personality,
+    Privacy,
     Scorecard,
     Similarity,
     Speed,
@@ -86,6 +87,7 @@ _SECTIONS = (
     ("style", "Style match"),
     ("decisions", "Decisions"),
     ("personality", "Personality"),
+    ("privacy", "Privacy"),
     ("human", "Human review"),
     ("speed", "Speed"),
     ("history", "Across versions"),
@@ -397,6 +399,30 @@ def _personality(p: Personality | None) -> str:
     return out
 
 
+def _privacy(p: Privacy | None) -> str:
+    if p is None:
+        return NOT_MEASURED
+    trained = {True: "pseudonymised", False: "<strong>not</strong> pseudonymised", None: "unknown"}[p.enabled]
+    out = f"<p>Training data: {trained}.</p>"
+    if p.canaries:
+        kinds = ", ".join(f"{_e(k)} {_num(n)}" for k, n in p.emitted_kinds.items())
+        out += (
+            f"<p>Extraction test: of {_num(p.canaries)} real values from the training split, prompted with the text "
+            f"before each, the twin wrote <strong>{_num(p.canaries_emitted)}</strong> back"
+            + (f" ({kinds})" if kinds else "")
+            + " (must be 0).</p>"
+        )
+    else:
+        out += "<p>Extraction test: no values to test in the training split.</p>"
+    if p.n:
+        kinds = ", ".join(f"{_e(k)} {_num(n)}" for k, n in p.pii_kinds.items()) or "none"
+        out += (
+            f"<p>Of {_num(p.n)} sampled replies, <strong>{_pct(p.real_pii_share)}</strong> hold a real value from the "
+            f"records; what looks like PII, fakes included, by kind: {kinds}.</p>"
+        )
+    return out
+
+
 def _human(h: Human | None) -> str:
     if h is None:
         return NOT_MEASURED
@@ -504,6 +530,7 @@ def render_report(
         "style": _style(sc.style),
         "decisions": _decisions(sc.decisions),
         "personality": _personality(sc.personality),
+        "privacy": _privacy(sc.privacy),
         "human": _human(sc.human),
         "speed": _speed(sc.speed),
         "history": _history([Scorecard.of(h) for h in history or []], sc.version),

@@ -20,6 +20,7 @@ import torch
 from doppel.config import Settings, TwinConfig
 from doppel.dataset.examples import BuildResult
 from doppel.db import Database
+from doppel.privacy.records import Protected
 from doppel.registry import Registry, Version
 from doppel.sources import Record
 
@@ -87,6 +88,7 @@ class EvaluationSetup:
     prompter: object  # doppel.inference.prompting.Prompter
     progress: Progress
     collect_seconds: float = 0.0
+    protected: Protected | None = None  # the records before privacy, and the pseudonymiser the version used
     generated: Generated = field(default_factory=Generated)
     _classifier: tuple | None = None
 
@@ -111,6 +113,7 @@ def prepare(
     from doppel.dataset.examples import build_examples
     from doppel.inference.backends.common import twin_prompter
     from doppel.inference.local import LocalTwin
+    from doppel.privacy.prepare import prepare_records, version_privacy
     from doppel.sources import read_records
     from doppel.training.base_models import resolve_base_model
 
@@ -126,7 +129,11 @@ def prepare(
 
     started = time.perf_counter()
     progress("collect", 0, 1)
-    records = read_records(db, twin)
+    # The version's own privacy settings and the twin's key: the same fakes it was trained on.
+    protected = prepare_records(
+        settings, twin, db, read_records(db, twin), privacy=version_privacy(found.read_json("config.json"))
+    )
+    records = protected.records
     built = build_examples(
         records,
         twin.persona,
@@ -142,7 +149,7 @@ def prepare(
         local.tokenizer.pad_token = local.tokenizer.eos_token
     prompter = twin_prompter(settings, twin, found, local.tokenizer)
     return EvaluationSetup(
-        settings, twin, found, data, db, seed, records, built, local, prompter, progress, collect_seconds
+        settings, twin, found, data, db, seed, records, built, local, prompter, progress, collect_seconds, protected
     )
 
 
@@ -170,6 +177,9 @@ def _fit_classifier(setup: EvaluationSetup) -> tuple:
         others = collect_others(
             conn, setup.twin, setup.twin.evaluation.other_texts, min_chars=setup.data.min_chars, seed=setup.seed
         )
+    if setup.protected is not None and setup.protected.pseudonymiser is not None:
+        # Other authors' texts as the person's were trained on: fakes in both, so fakes tell nothing.
+        others = [setup.protected.pseudonymiser.text(t, "others") for t in others]
     trained_on = {"person": len(person), "others": len(others)}
     if len(person) < MIN_TEXTS_PER_SIDE or len(others) < MIN_TEXTS_PER_SIDE:
         log.warning(

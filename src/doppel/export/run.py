@@ -40,6 +40,24 @@ class ExportError(ValueError):
     """The version cannot be exported as asked; the message says why."""
 
 
+class ForgottenDataError(ExportError):
+    """The version learned from records someone asked to be forgotten; exporting it needs ``force``."""
+
+
+def check_exportable(settings: Settings, version: Version, *, force: bool = False) -> None:
+    """Refuse a version marked as trained on forgotten records (doppel.privacy.forget), unless forced:
+    an export leaves the machine and cannot be called back."""
+    from doppel.registry import Registry
+
+    requests = Registry(settings.resolved_models_dir).forgotten_marks(version.twin).get(version.name)
+    if requests and not force:
+        raise ForgottenDataError(
+            f"{version.twin} {version.name} was trained on records of forget request"
+            f"{'s' if len(requests) > 1 else ''} {', '.join(f'#{i}' for i in requests)}: export a version "
+            "trained after them (`doppel train --full` makes one), or pass --force to export it anyway"
+        )
+
+
 @dataclass
 class ExportResult:
     folder: Path
@@ -61,8 +79,12 @@ def export_version(
     *,
     quant: str | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> ExportResult:
+    """Merge, convert, quantize, write the Modelfile; ``force`` exports a version holding forgotten data."""
     from doppel.export import gguf
+
+    check_exportable(settings, version, force=force)
 
     quant = quant or twin.export.quant
     if quant not in gguf.FTYPES:

@@ -26,3 +26,18 @@ def build_app(settings: Settings, db: Database) -> procrastinate.App:
 
     register_schedule(app, settings, db)
     return app
+
+
+def queue_run(settings: Settings, db: Database, twin: str, mode: str, *, trigger: str = "cli") -> int:
+    """Queue a run from a synchronous caller (the CLI); a worker or `doppel serve` picks it up."""
+    import asyncio
+
+    from doppel.jobs.queue import enqueue, ensure_queue_schema
+
+    async def _queue() -> int:
+        ensure_queue_schema(db)
+        app = build_app(settings, db)
+        async with app.open_async():
+            return await enqueue(app, db, twin, mode, {}, trigger)
+
+    return asyncio.run(_queue())

@@ -19,7 +19,18 @@ from doppel.jobs.tasks import build_app
 from doppel.service.auth import check_bind
 from doppel.service.errors import invalid_request
 from doppel.service.limits import BodyLimit
-from doppel.service.routes import asking, evaluation, health, openai_compat, review, test, training, versions, web
+from doppel.service.routes import (
+    asking,
+    evaluation,
+    health,
+    openai_compat,
+    privacy,
+    review,
+    test,
+    training,
+    versions,
+    web,
+)
 from doppel.service.state import ServiceState
 
 log = logging.getLogger(__name__)
@@ -59,7 +70,7 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
     )
     app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    for module in (training, versions, evaluation, review, test, asking, openai_compat, health, web):
+    for module in (training, versions, privacy, evaluation, review, test, asking, openai_compat, health, web):
         app.include_router(module.router)
     return app
 

@@ -306,3 +306,26 @@ class ReviewRequest(_Body):
     _reviewer = field_validator("reviewer")(_no_nul)
     picked: Literal["1", "2", "cant_tell"] = Field(..., description="Which reply the person wrote, or cant_tell.")
     score: int = Field(..., ge=1, le=10, description="How good the twin's reply is, 1 to 10.")
+
+
+class ForgetBody(_Body):
+    """One forget request: exactly one of ``email``, ``name``, ``record``, ``contains``."""
+
+    twin: str | None = Field(None, description="Only this twin (default: every twin).")
+    email: str | None = Field(None, description="Every record sent by, to or mentioning this address.")
+    name: str | None = Field(None, description='Every record naming this person ("Ann Smith").')
+    record: str | None = Field(None, description="One record, by key: emails:1234.")
+    contains: str | None = Field(None, description="Every record containing this text (any case).")
+    requested_by: str = Field("", max_length=200, description="Who asked, kept with the request.")
+    retrain: bool = Field(False, description="Queue a full retrain of each twin at once.")
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        given = [k for k in ("email", "name", "record", "contains") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of email, name, record, contains")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("email", "name", "record", "contains") if getattr(self, k) is not None)

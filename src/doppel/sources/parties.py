@@ -104,8 +104,8 @@ def display_name(text: str) -> str:
     return found.group().strip("'") if found else (text or "").strip()
 
 
-def display_parties(field: str | None) -> str:
-    """A recipient field as a short readable list: "Maria Pavlou, Donna Martens and 3 others"."""
+def party_names(field: str | None) -> list[str]:
+    """Every party of a sender/recipient field as a person would write them, each once, in order."""
     names: list[str] = []
     lone = False  # the last name shown is one word with no address: maybe a surname cut off at its comma
     for piece in (p.strip() for p in _SEPARATOR.split(field or "")):
@@ -120,7 +120,12 @@ def display_parties(field: str | None) -> str:
             continue
         names.append(shown)
         lone = one_word
-    unique = list(dict.fromkeys(names))
+    return list(dict.fromkeys(names))
+
+
+def display_parties(field: str | None) -> str:
+    """A recipient field as a short readable list: "Maria Pavlou, Donna Martens and 3 others"."""
+    unique = party_names(field)
     if len(unique) <= MAX_NAMES_SHOWN:
         return ", ".join(unique)
     rest = len(unique) - MAX_NAMES_SHOWN

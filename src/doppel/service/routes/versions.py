@@ -55,6 +55,24 @@ def promote(version: str, state: State, body: TwinRef | None = None) -> dict:
     return {"twin": name, "final": promoted.name}
 
 
+@router.delete("/{version}", dependencies=[ADMIN])
+def delete(version: str, state: State, twin: str | None = None) -> dict:
+    """Delete a version's folder; final never is (409), so the version in use stays until another is final."""
+    name = state.twin(twin).name
+    registry = _registry(state)
+    try:
+        registry.get(name, version)
+    except RegistryError as exc:
+        raise HTTPException(404, str(exc)) from None
+    try:
+        gone = registry.delete(name, version)
+    except RegistryError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except OSError as exc:
+        raise _storage_error(state, name, "delete", exc) from None
+    return {"twin": name, "deleted": gone.name}
+
+
 def _storage_error(state, twin: str, what: str, exc: OSError) -> HTTPException:
     """The models folder refused the change (disk full, read-only): 507 naming the reason and what is final now."""
     final = _registry(state).final(twin)

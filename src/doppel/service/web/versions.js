@@ -24,6 +24,25 @@ function examples(v) {
   return num(e);
 }
 
+// Trained on records of a forget request: a badge naming the requests (export refuses such a version).
+function forgotten(v) {
+  if (!v.forgotten || !v.forgotten.length) return null;
+  const ids = v.forgotten.map((i) => `#${i}`).join(', ');
+  return el('span', { class: 'badge forgotten', title: `trained on records of forget request ${ids}`,
+    text: 'forgotten data' });
+}
+
+async function deleteVersion(button, version) {
+  if (!window.confirm(`Delete ${version}? Its folder is removed for good.`)) return;
+  button.disabled = true;
+  try {
+    const r = await api(`/api/versions/${encodeURIComponent(version)}${query({ twin: twin() })}`, { method: 'DELETE' });
+    notice(`${r.deleted} is deleted.`);
+  } catch (err) { report(err, 'Delete'); }
+  button.disabled = false;
+  refresh();
+}
+
 function gate(v) {
   const g = v.gate;
   if (!g) return '—';
@@ -82,7 +101,8 @@ function render(data) {
   table.hidden = !versions.length;
   const head = el('tr', {}, el('th', { scope: 'col', text: 'Version' }),
     ...versions.map((v) => el('th', { scope: 'col', class: v.final ? 'is-final' : '', 'data-version': v.version },
-      v.version, ' ', v.final ? el('span', { class: 'badge final', text: 'final' }) : null)));
+      v.version, ' ', v.final ? el('span', { class: 'badge final', text: 'final' }) : null,
+      forgotten(v) ? ' ' : null, forgotten(v))));
   table.tHead.replaceChildren(head);
 
   const sc = (v, key) => (v.scorecard ? v.scorecard[key] : null);
@@ -119,7 +139,9 @@ function render(data) {
         const promote = el('button', { type: 'button', class: 'small', text: 'Make final', 'aria-label': `Make ${v.version} final` });
         promote.addEventListener('click', () => act(promote, `/api/versions/${encodeURIComponent(v.version)}/promote`,
           { twin: twin() }, (r) => `${r.final} is final now.`));
-        cell.append(promote);
+        const remove = el('button', { type: 'button', class: 'small quiet', text: 'Delete', 'aria-label': `Delete ${v.version}` });
+        remove.addEventListener('click', () => deleteVersion(remove, v.version));
+        cell.append(promote, remove);
       }
       const evaluate = el('button', { type: 'button', class: 'small quiet', text: 'Evaluate', 'aria-label': `Evaluate ${v.version}` });
       evaluate.addEventListener('click', () => evaluateVersion(evaluate, v.version));
