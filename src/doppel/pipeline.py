@@ -272,6 +272,15 @@ def _run(
     _stage("privacy", reporter, hooks)
     protected = prepare_records(settings, twin, db, records)
     records, privacy = protected.records, protected.report
+    used = ((final.manifest.get("privacy") or {}) if final else {}).get("faker")
+    if mode == "incremental" and privacy.enabled and used and used != privacy.to_dict()["faker"]:
+        # Another faker release may draw other fakes: the parent learned one set, this run would teach another.
+        log.warning(
+            "faker changed since %s (%s, now %s): some fakes may differ; a full retrain keeps them consistent",
+            final.name,
+            used,
+            privacy.to_dict()["faker"],
+        )
     _stage("dataset", reporter, hooks)
     # Every example stays on the side final had it on: the gate compares the two on data neither learned.
     built = build_examples(

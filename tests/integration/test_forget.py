@@ -16,6 +16,7 @@ from doppel.export.run import ForgottenDataError, check_exportable
 from doppel.pipeline import train_twin
 from doppel.privacy.forget import ForgetError, ForgetRequest, check_request, forget, list_requests
 from doppel.registry import Registry, RegistryError
+from doppel.runs import get_run
 from tests.integration.service import Server
 from tests.integration.test_service import write_config
 
@@ -148,6 +149,15 @@ def test_forget_by_name_record_and_phrase_match_what_they_say(tiny_settings):
     assert by_name.matched[twin] >= 3
     nothing = forget(tiny_settings, db, ForgetRequest(kind="contains", value="no record says this, surely"))
     assert nothing.matched == {twin: 0} and nothing.marked == {twin: []}
+
+    # --retrain queues a full run at once, for a worker (none runs here: it stays queued).
+    queued = CliRunner().invoke(
+        app, ["forget", "--contains", "hold last year", "--retrain", "--json"], env=_env(tiny_settings)
+    )
+    assert queued.exit_code == 0, queued.output
+    run_id = json.loads(queued.stdout)["retrain_runs"][twin]
+    run = get_run(db, run_id)
+    assert run.state == "queued" and run.mode == "full" and run.trigger == "forget"
 
 
 def test_forget_over_http_needs_an_admin_token_and_names_bad_fields(tmp_path, home, demo_db, tiny_model_dir):
