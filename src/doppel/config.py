@@ -469,6 +469,9 @@ class ServiceConfig(_Strict):
         description="Bearer tokens that may also train, cancel, promote (env DOPPEL_ADMIN_TOKENS).",
     )
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413.")
+    max_import_bytes: int = Field(
+        1_073_741_824, ge=1024, description="Largest export uploaded to POST /api/import (413 beyond)."
+    )
     heartbeat_seconds: float = Field(5.0, gt=0, description="How often a running job proves it is alive.")
     stale_after_seconds: float = Field(60.0, gt=0, description="A running job silent this long is taken as dead.")
     max_attempts: int = Field(3, ge=1, description="Runs of one job (first + resumes after a dead worker).")

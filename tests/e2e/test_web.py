@@ -28,7 +28,7 @@ ADMIN = "web-admin-token-0123456789abcdef"
 ARTIFACTS = REPO / "test-artifacts" / "web"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-PAGES = ["chat", "training", "versions", "review", "privacy", "health"]
+PAGES = ["chat", "training", "versions", "review", "import", "privacy", "health"]
 TWIN = "allan-maverick"
 
 pytestmark = pytest.mark.timeout(300)
@@ -489,3 +489,19 @@ def test_a_forget_request_from_the_page_marks_the_versions_that_hold_it(site, op
     go(page, "versions")
     badge = page.locator("#versions-table thead th[data-version='v1.0'] .badge.forgotten")
     assert badge.count() == 1 and "#" in badge.get_attribute("title")
+
+
+def test_an_export_uploaded_from_the_page_is_imported_with_its_counts(site, open_page):
+    from tests.integration.test_import_chats import WHATSAPP_ANDROID
+
+    page = open_page("#/import")
+    page.select_option("#import-format", "whatsapp")
+    chat = {"name": "WhatsApp Chat with Bo Chen.txt", "mimeType": "text/plain", "buffer": WHATSAPP_ANDROID.encode()}
+    page.set_input_files("#import-file", files=[chat])
+    page.fill("#import-me", "Ann Lee")
+    page.click("#import-submit")
+    page.wait_for_function("() => document.querySelector('#import-stage').textContent.startsWith('succeeded')")
+    facts = page.locator("#import-result").inner_text()
+    assert "Written\n3" in facts and "Conversations\n2" in facts, facts
+    assert "ann lee (1 messages)" in page.locator("#import-stage").inner_text()
+    shot(page, "import-desktop")

@@ -9,6 +9,7 @@ from __future__ import annotations
 # Importing a module registers its commands; `doppel --help` lists them in this order.
 from doppel.cli.app import app
 from doppel.cli import demo  # noqa: F401
+from doppel.cli import importing  # noqa: F401
 from doppel.cli import train  # noqa: F401
 from doppel.cli import versions  # noqa: F401
 from doppel.cli import ask  # noqa: F401

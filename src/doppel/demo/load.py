@@ -11,50 +11,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from doppel.demo.persona import DemoData
-
-DDL = """
-CREATE TABLE IF NOT EXISTS crm_emails (
-    id              BIGINT PRIMARY KEY,
-    subject         TEXT NOT NULL DEFAULT '',
-    body            TEXT NOT NULL,
-    sent_at         TIMESTAMPTZ NOT NULL,
-    sender_email    TEXT NOT NULL,
-    recipient_email TEXT,
-    in_reply_to     BIGINT REFERENCES crm_emails (id)
-);
-CREATE INDEX IF NOT EXISTS crm_emails_sent_at ON crm_emails (sent_at DESC);
-CREATE TABLE IF NOT EXISTS conversations (
-    id          BIGINT PRIMARY KEY,
-    user_id     TEXT NOT NULL,
-    metadata    JSONB NOT NULL DEFAULT '{}',
-    created_at  TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id              BIGINT PRIMARY KEY,
-    conversation_id BIGINT NOT NULL REFERENCES conversations (id),
-    role            TEXT NOT NULL,
-    content         TEXT NOT NULL,
-    created_at      TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id, created_at);
-CREATE TABLE IF NOT EXISTS crm_deals (
-    id          BIGINT PRIMARY KEY,
-    deal_name   TEXT NOT NULL,
-    stage       TEXT NOT NULL,
-    amount      NUMERIC(14, 2),
-    notes       TEXT,
-    owner_email TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sticky_notes (
-    id          BIGINT PRIMARY KEY,
-    user_id     TEXT NOT NULL,
-    title       TEXT NOT NULL DEFAULT '',
-    content     TEXT NOT NULL,
-    tags        TEXT[] NOT NULL DEFAULT '{}',
-    created_at  TIMESTAMPTZ NOT NULL
-);
-"""
+from doppel.sources.tables import SEED_DDL
 
 _INSERTS = {
     "emails": (
@@ -84,7 +41,7 @@ _INSERTS = {
 
 def load_demo(conn: psycopg.Connection, data: DemoData) -> dict[str, int]:
     """Create the tables if needed and insert ``data`` (rows already there are kept); rows given per table."""
-    conn.execute(DDL)
+    conn.execute(SEED_DDL)
     inserted: dict[str, int] = {}
     with conn.cursor() as cur:
         # Emails reference earlier emails: insert in id order so parents come first.

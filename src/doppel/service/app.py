@@ -23,6 +23,7 @@ from doppel.service.routes import (
     asking,
     evaluation,
     health,
+    importing,
     openai_compat,
     privacy,
     review,
@@ -68,9 +69,25 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
         description="Train and serve a digital twin of one person. Bearer tokens: see the README's Security section.",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.service.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.service.max_body_bytes,
+        per_path={"/api/import": settings.service.max_import_bytes},
+    )
     app.add_exception_handler(RequestValidationError, invalid_request)
-    for module in (training, versions, privacy, evaluation, review, test, asking, openai_compat, health, web):
+    for module in (
+        training,
+        versions,
+        privacy,
+        importing,
+        evaluation,
+        review,
+        test,
+        asking,
+        openai_compat,
+        health,
+        web,
+    ):
         app.include_router(module.router)
     return app
 

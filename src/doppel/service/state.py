@@ -23,6 +23,7 @@ class ServiceState:
     queue: procrastinate.App
     models: ModelCache = field(init=False)
     gates: dict[str, Gate] = field(init=False, default_factory=dict)
+    imports: dict = field(init=False, default_factory=dict)  # id -> routes.importing.ImportJob
 
     def __post_init__(self):
         self.models = ModelCache(self.settings)

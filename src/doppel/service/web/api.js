@@ -45,7 +45,10 @@ export async function api(path, { method = 'GET', body, raw = false, signal } = 
   const headers = { Accept: 'application/json' };
   if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
   const init = { method, headers, signal, cache: 'no-store' };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // a file to upload (an export), sent as it is
+    headers['Content-Type'] = 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

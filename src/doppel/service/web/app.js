@@ -10,11 +10,12 @@ import chat from './chat.js';
 import training from './training.js';
 import versions from './versions.js';
 import review from './review.js';
+import importPage from './import.js';
 import privacy from './privacy.js';
 import health from './health.js';
 
 // Each page: show() when opened (loads its data), hide() when left (stops its polling), twinChanged().
-const pages = { chat, training, versions, review, privacy, health };
+const pages = { chat, training, versions, review, import: importPage, privacy, health };
 let current = null;
 
 // -- sign-in --------------------------------------------------------------------------------------
