@@ -30,8 +30,8 @@ def import_command(
     path: Annotated[
         Path,
         typer.Argument(
-            help="The export: an .mbox file or a folder of them, a maildir, .eml files, a Slack export folder, "
-            "a WhatsApp .txt, Telegram's result.json, DiscordChatExporter .json files, a .csv or .jsonl file."
+            help="The export: an .mbox file or a folder of them, a maildir, .eml files, a Slack export (folder "
+            "or .zip), a WhatsApp .txt, Telegram's result.json, DiscordChatExporter .json files, a .csv or .jsonl."
         ),
     ],
     config: ConfigOpt = None,
