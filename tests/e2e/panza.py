@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from doppel.demo.load import DDL
+from doppel.sources.tables import SEED_DDL as DDL
 
 START = datetime(2001, 1, 1, tzinfo=UTC)
 
