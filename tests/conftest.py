@@ -126,11 +126,14 @@ def home(tmp_path, base_models_cache) -> Path:
 
 @pytest.fixture
 def make_settings(home, database_url):
-    """Settings on the test database with the given twin overrides (tiny model unless told)."""
+    """Settings on the test database with the given twin overrides (tiny model unless told).
+
+    Retrieval is off unless a test turns it on: indexing embeds every record with MiniLM, seconds per
+    run that the tests about training do not need (tests/integration/test_retrieval.py covers it)."""
     from doppel.config import Settings
 
     def _make(**twin_updates):
-        twin = {"name": "allan-maverick", **twin_updates}
+        twin = {"name": "allan-maverick", "retrieval": {"enabled": False}, **twin_updates}
         return Settings.model_validate({"home": str(home), "database_url": database_url, "twins": [twin]})
 
     return _make
@@ -194,7 +197,10 @@ def decider_twin(tmp_path_factory, smollm2, base_models_cache):
 
     home = tmp_path_factory.mktemp("decider-home")
     (home / "base_models").symlink_to(base_models_cache, target_is_directory=True)
-    settings = Settings.model_validate({"home": str(home), "twins": [{"name": "allan-maverick"}]})
+    # No database behind it: retrieval off, so asking it never starts one (tests/integration/test_retrieval.py).
+    settings = Settings.model_validate(
+        {"home": str(home), "twins": [{"name": "allan-maverick", "retrieval": {"enabled": False}}]}
+    )
     twin = settings.twins[0]
     tokenizer = load_tokenizer(smollm2)
     rng = random.Random(3)

@@ -414,6 +414,33 @@ class PrivacyConfig(_Strict):
     )
 
 
+class RetrievalConfig(_Strict):
+    """The person's own records, searched when the twin answers (pgvector in doppel's database)."""
+
+    enabled: bool = Field(
+        True,
+        description="Index the person's records on every training run and `doppel index`, and put the most similar "
+        "ones in the prompt of chat, stream and decide. Needs the pgvector extension (the embedded server has it).",
+    )
+    k: int = Field(4, ge=1, le=50, description="Records retrieved per question.")
+    max_tokens: int = Field(
+        384,
+        ge=32,
+        le=8192,
+        description="Most prompt tokens the retrieved records may take (the oldest history "
+        "turns are cut first, then the least similar records).",
+    )
+    excerpt_chars: int = Field(600, ge=40, description="Longest piece of one record put in the prompt.")
+    hybrid: bool = Field(
+        False,
+        description="Fuse vector search with PostgreSQL full-text rank (reciprocal rank fusion) instead of "
+        "vector search alone.",
+    )
+    min_similarity: float = Field(
+        0.2, ge=-1.0, le=1.0, description="Records less similar than this (cosine) to the question are left out."
+    )
+
+
 class TwinConfig(_Strict):
     name: str = DEFAULT_TWIN
     persona: Persona = Persona()
@@ -427,6 +454,7 @@ class TwinConfig(_Strict):
     export: ExportConfig = ExportConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
 
     @field_validator("name")
     @classmethod

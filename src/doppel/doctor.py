@@ -108,10 +108,31 @@ def _converter(settings: Settings) -> Check:
         return Check("gguf converter", "warn", f"`doppel export` cannot make GGUF files: {exc}")
 
 
+def _retrieval(settings: Settings, db: Database) -> list[Check]:
+    """pgvector where a twin retrieves: creating the extension and table is what a training run would do."""
+    from doppel.retrieval.store import RecordIndex, RetrievalUnavailable
+
+    wanted = [t for t in settings.twins if t.retrieval.enabled]
+    if not wanted:
+        return []
+    index = RecordIndex(db)
+    try:
+        index.ensure()
+    except RetrievalUnavailable as exc:
+        return [Check("retrieval", "fail", str(exc))]
+    checks = []
+    for twin in wanted:
+        rows = sum(index.count(twin.name).values())
+        status, text = ("ok", f"{rows} records indexed") if rows else ("warn", "no index yet: run `doppel index`")
+        checks.append(Check(f"{twin.name}: retrieval", status, text))
+    return checks
+
+
 def run_checks(settings: Settings) -> list[Check]:
     checks, db = _database(settings)
     if db is not None:
         checks += _tables(settings, db)
+        checks += _retrieval(settings, db)
     checks += _base_models(settings)
     checks += [_gpu(), _converter(settings), _disk(settings), _memory()]
     return checks

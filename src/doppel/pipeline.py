@@ -73,6 +73,8 @@ class Reporter:
     on_record: Callable[[Record], None] | None = None
     callbacks: Callbacks | None = None
     should_stop: Callable[[], bool] | None = None
+    # (what, done, total) of a counted stage's work: records embedded for the retrieval index.
+    on_progress: Callable[[str, int, int], None] | None = None
 
     def stage(self, name: str) -> None:
         log.debug("stage: %s", name)
@@ -282,14 +284,7 @@ def _run(
             privacy.to_dict()["faker"],
         )
     _stage("dataset", reporter, hooks)
-    # Every example stays on the side final had it on: the gate compares the two on data neither learned.
-    built = build_examples(
-        records,
-        twin.persona,
-        min_chars=cfg.min_chars,
-        val_fraction=cfg.val_fraction,
-        pinned=read_splits(final.path if final else None),
-    )
+    built = _examples(records, twin, cfg, final)
     check_usable(built, twin.name)
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
 
@@ -323,6 +318,7 @@ def _run(
         privacy=privacy.to_dict(),
     )
     hooks.write(force=True, examples={"train": len(dataset.train), "val": len(dataset.val)}, **selection)
+    indexed = _index(db, twin, built, reporter, hooks)
 
     _stage("train", reporter, hooks)
     placement = choose_placement(cfg)
@@ -358,6 +354,8 @@ def _run(
         # What was replaced and left out, as counts: never the values.
         "privacy": privacy.to_dict(),
     }
+    if indexed is not None:
+        manifest["index"] = indexed
     parent = final.name if mode == "incremental" else None
     version = registry.register(
         twin.name,
@@ -382,6 +380,64 @@ def _run(
     if promoted and "scorecard" in gate:
         message += "; scorecard thresholds met"
     return TrainOutcome(run_id, mode, version, promoted, message, metrics, dataset, result)
+
+
+def _examples(records: list[Record], twin: TwinConfig, cfg: TrainingConfig, final: Version | None) -> BuildResult:
+    # Every example stays on the side final had it on: the gate compares the two on data neither learned.
+    return build_examples(
+        records,
+        twin.persona,
+        min_chars=cfg.min_chars,
+        val_fraction=cfg.val_fraction,
+        pinned=read_splits(final.path if final else None),
+    )
+
+
+def index_twin(settings: Settings, twin_name: str | None = None, *, reporter: Reporter | None = None, rebuild=False):
+    """`doppel index`: the twin's records as its next run would build them (final's split kept), indexed.
+
+    Returns the IndexReport. ``rebuild`` empties the twin's index first (every record embedded again).
+    """
+    from doppel.retrieval.indexing import sync_index
+    from doppel.retrieval.store import RecordIndex
+
+    reporter = reporter or Reporter()
+    twin = settings.twin(twin_name)
+    db = Database(settings)
+    db.ensure_schema()
+    index = RecordIndex(db)
+    index.ensure()  # no pgvector: fail before reading anything
+    final = Registry(settings.resolved_models_dir).final(twin.name)
+    reporter.stage("collect")
+    records = collect_records(db, twin, reporter)
+    reporter.stage("privacy")
+    records = prepare_records(settings, twin, db, records).records
+    reporter.stage("dataset")
+    built = _examples(records, twin, twin.training, final)
+    reporter.stage("index")
+    if rebuild:
+        index.drop_twin(twin.name)
+    progress = (lambda done, total: reporter.on_progress("index", done, total)) if reporter.on_progress else None
+    return sync_index(db, twin.name, [*built.train, *built.val], progress=progress)
+
+
+def _index(db: Database, twin: TwinConfig, built: BuildResult, reporter: Reporter, hooks: _RunHooks) -> dict | None:
+    """Bring the retrieval index to this data set (new and changed records only), before the long part:
+    a server without pgvector fails the run here, with the fix in the message, not after training."""
+    if not twin.retrieval.enabled:
+        return None
+    from doppel.retrieval.indexing import sync_index
+
+    _stage("index", reporter, hooks)
+
+    def progress(done: int, total: int) -> None:
+        hooks.write(index={"done": done, "total": total})
+        if reporter.on_progress:
+            reporter.on_progress("index", done, total)
+
+    report = sync_index(db, twin.name, [*built.train, *built.val], progress=progress)
+    hooks.write(force=True, index={"done": report.added + report.updated, "total": report.total})
+    return report.to_dict()
 
 
 def _gate(

@@ -309,6 +309,51 @@ class Privacy(Counted):
         return {"canaries_emitted": self.canaries_emitted, "real_pii_share": self.real_pii_share}
 
 
+class RetrievalArm(Part):
+    """One side of the retrieval A/B: the same questions, with or without the person's records in the prompt."""
+
+    share_as_person: Number = None
+    similarity: Number = None
+    decision_accuracy: Number = None
+    fact_accuracy: Number = None
+
+
+class Retrieval(Counted):
+    """The twin answering with retrieval on and off.
+
+    The index is read on its training-split rows only, and never the record a question came from, so no
+    answer can be looked up verbatim. ``n`` held-out prompts for style; ``facts`` questions (a held-out
+    deal's stage or amount) for the fact test; ``decisions`` scenarios.
+    """
+
+    k: int | None = None
+    indexed: dict[str, int] = {}  # rows per split when it was evaluated
+    on: RetrievalArm | None = None
+    off: RetrievalArm | None = None
+    similarity_gain: Interval | None = None  # paired: on minus off
+    decisions: int | None = None
+    decisions_paired: PairedTest | None = None  # twin_only: right only with retrieval; base_only: only without
+    facts: int | None = None
+    facts_paired: PairedTest | None = None
+    mean_sources: Number = None
+    retrieval_ms: Number = None  # median per question
+    skipped: str | None = None
+
+    def headline(self) -> dict[str, Number]:
+        on, off = self.on or RetrievalArm(), self.off or RetrievalArm()
+
+        def gain(a: Number, b: Number) -> Number:
+            return round(a - b, 4) if a is not None and b is not None else None
+
+        return {
+            "similarity_gain": gain(on.similarity, off.similarity),
+            "share_gain": gain(on.share_as_person, off.share_as_person),
+            "decision_accuracy": on.decision_accuracy,
+            "fact_accuracy": on.fact_accuracy,
+            "fact_accuracy_off": off.fact_accuracy,
+        }
+
+
 class Speed(Part):
     train_seconds: Number = None
     tokens_per_second: Number = None
@@ -334,6 +379,7 @@ class Scorecard(Part):
     personality: Personality | None = None
     human: Human | None = None
     privacy: Privacy | None = None
+    retrieval: Retrieval | None = None
     speed: Speed | None = None
 
     @classmethod
@@ -356,6 +402,7 @@ class Scorecard(Part):
             "personality": self.personality or Personality(),
             "human": self.human or Human(),
             "privacy": self.privacy or Privacy(),
+            "retrieval": self.retrieval or Retrieval(),
         }
         return {
             f"{name}.{key}": _number(value) for name, part in parts.items() for key, value in part.headline().items()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +45,33 @@ class Reply:
     latency_ms: float
     finish_reason: str = "stop"
     history_dropped: int = 0  # earlier turns cut, oldest first, to fit the context window
+    # The person's records the answer was given (retrieval): key, source, date, similarity, excerpt.
+    sources: list[dict] = field(default_factory=list)
+    retrieval_notice: str | None = None  # why nothing was retrieved, when retrieval was asked for
 
     @property
     def notice(self) -> str | None:
-        if not self.history_dropped:
-            return None
-        return f"the {self.history_dropped} oldest history turns were left out to fit the context window"
+        notes = []
+        if self.history_dropped:
+            notes.append(f"the {self.history_dropped} oldest history turns were left out to fit the context window")
+        if self.retrieval_notice:
+            notes.append(self.retrieval_notice)
+        return "; ".join(notes) or None
 
     def as_dict(self) -> dict:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         data["reply"] = data.pop("text")
         data["notice"] = self.notice
         return data
+
+
+@dataclass
+class _Grounding:
+    """What retrieval added to one request."""
+
+    messages: list[dict[str, str]]
+    sources: list[dict] = field(default_factory=list)
+    notice: str | None = None
 
 
 class TwinError(RuntimeError):
@@ -70,11 +85,13 @@ class TwinError(RuntimeError):
 class Twin:
     """A loaded twin: one version served by one backend."""
 
-    def __init__(self, settings: Settings, config: TwinConfig, backend: Backend, prompter: Prompter):
+    def __init__(self, settings: Settings, config: TwinConfig, backend: Backend, prompter: Prompter, retriever=None):
         self.settings = settings
         self.config = config
         self.backend = backend
         self.prompter = prompter
+        # A doppel.retrieval.search.Retriever (None: retrieval off). It connects on the first question.
+        self.retriever = retriever
 
     @property
     def name(self) -> str:
@@ -106,7 +123,13 @@ class Twin:
         found = Registry(settings.resolved_models_dir).get(twin.name, version) if version is not None else None
         served = open_backend(settings, twin, found)
         prompter = getattr(served, "prompter", None) or twin_prompter(settings, twin, found)
-        return cls(settings, twin, served, prompter)
+        retriever = None
+        if twin.retrieval.enabled:
+            from doppel.db import Database
+            from doppel.retrieval.search import Retriever
+
+            retriever = Retriever(Database(settings), twin.name, twin.retrieval)
+        return cls(settings, twin, served, prompter, retriever)
 
     @staticmethod
     def connect(
@@ -147,14 +170,20 @@ class Twin:
         temperature: float | None = None,
         seed: int = 0,
         stop: Sequence[str] = (),
+        retrieval: bool | None = None,
     ) -> Reply:
-        """The twin's reply to ``message``; ``history`` is earlier turns, ``context`` facts shown above it."""
+        """The twin's reply to ``message``; ``history`` is earlier turns, ``context`` facts shown above it.
+
+        ``retrieval`` (default: the twin's ``retrieval.enabled``) puts the person's most similar records in
+        the prompt; the reply's ``sources`` name them.
+        """
         return self.complete(
             self.messages_for(message, context, history),
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
             stop=stop,
+            retrieval=retrieval,
         )
 
     def complete(
@@ -165,13 +194,15 @@ class Twin:
         temperature: float | None = None,
         seed: int = 0,
         stop: Sequence[str] = (),
+        retrieval: bool | None = None,
     ) -> Reply:
         """A reply to ready chat turns (system first, question last), oldest turns cut to fit."""
         started = time.perf_counter()
         sampling = self._sampling(max_tokens, temperature, seed, stop)
-        fitted = self.prompter.fit(list(messages), sampling.max_tokens)
+        grounded = self._ground(list(messages), sampling.max_tokens, retrieval)
+        fitted = self.prompter.fit(grounded.messages, sampling.max_tokens)
         generation = self.backend.chat(fitted.messages, sampling)
-        return self._reply(generation, started, fitted.dropped_turns)
+        return self._reply(generation, started, fitted.dropped_turns, grounded)
 
     def stream(
         self,
@@ -183,6 +214,7 @@ class Twin:
         temperature: float | None = None,
         seed: int = 0,
         stop: Sequence[str] = (),
+        retrieval: bool | None = None,
     ) -> Iterator[str | Reply]:
         """Text pieces as they come, then the whole :class:`Reply`."""
         return self.stream_messages(
@@ -191,6 +223,7 @@ class Twin:
             temperature=temperature,
             seed=seed,
             stop=stop,
+            retrieval=retrieval,
         )
 
     def stream_messages(
@@ -201,18 +234,50 @@ class Twin:
         temperature: float | None = None,
         seed: int = 0,
         stop: Sequence[str] = (),
+        retrieval: bool | None = None,
     ) -> Iterator[str | Reply]:
         started = time.perf_counter()
         sampling = self._sampling(max_tokens, temperature, seed, stop)
-        fitted = self.prompter.fit(list(messages), sampling.max_tokens)  # raises before the first piece
+        grounded = self._ground(list(messages), sampling.max_tokens, retrieval)
+        fitted = self.prompter.fit(grounded.messages, sampling.max_tokens)  # raises before the first piece
 
         def pieces():
             for item in self.backend.stream(fitted.messages, sampling):
-                yield self._reply(item, started, fitted.dropped_turns) if isinstance(item, Generation) else item
+                if isinstance(item, Generation):
+                    yield self._reply(item, started, fitted.dropped_turns, grounded)
+                else:
+                    yield item
 
         return pieces()
 
-    def _reply(self, generation: Generation, started: float, dropped: int) -> Reply:
+    # -- retrieval ------------------------------------------------------------------------------
+
+    def _ground(self, messages: list[dict[str, str]], max_new_tokens: int, retrieval: bool | None) -> _Grounding:
+        """The turns with the person's most similar records added to the system message, within budget.
+
+        The question is the last user turn; the budget is what the system message and question leave of
+        the context window (history is cut after, as without retrieval), capped by ``retrieval.max_tokens``.
+        """
+        wanted = self.config.retrieval.enabled if retrieval is None else retrieval
+        if not wanted:
+            return _Grounding(messages)
+        if self.retriever is None:
+            return _Grounding(messages, notice="retrieval is off for this twin ([twins.retrieval] enabled = false)")
+        from doppel.retrieval.prompt import memory_block, with_memories
+
+        question = messages[-1]["content"] if messages else ""
+        found = self.retriever.find(question)
+        if not found.hits:
+            return _Grounding(messages, notice=found.notice)
+        bare = [m for m in messages[:1] if m["role"] == "system"] + messages[-1:]
+        room = self.prompter.context_length - max_new_tokens - self.prompter.count(bare) - 8
+        budget = min(self.config.retrieval.max_tokens, room)
+        block, kept = memory_block(
+            found.hits, lambda text: len(self.prompter.encode(text)), budget, self.config.retrieval.excerpt_chars
+        )
+        return _Grounding(with_memories(messages, block), [h.as_source() for h in kept])
+
+    def _reply(self, generation: Generation, started: float, dropped: int, grounded: _Grounding | None = None) -> Reply:
         return Reply(
             text=generation.text,
             twin=self.name,
@@ -223,6 +288,8 @@ class Twin:
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
             finish_reason=generation.finish_reason,
             history_dropped=dropped,
+            sources=grounded.sources if grounded else [],
+            retrieval_notice=grounded.notice if grounded else None,
         )
 
     # -- decide ---------------------------------------------------------------------------------
@@ -234,12 +301,15 @@ class Twin:
         *,
         abstain_below: float | None = None,
         rationale: bool = True,
+        retrieval: bool | None = None,
     ) -> Decision:
         """Which option the twin would pick: each option scored as its whole answer, renormalised over the options."""
         started = time.perf_counter()
         asked = decision_messages(self.config.persona, context, options)
         options = [o.strip() for o in options]
-        fitted = self.prompter.fit(asked, max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options))
+        longest = max(len(self.prompter.encode(self.prompter.answer_text(o))) for o in options)
+        grounded = self._ground(asked, longest, retrieval)
+        fitted = self.prompter.fit(grounded.messages, longest)
         scoring = resolved_scoring(self.config.inference.decision_scoring, self.backend)
         scores = option_scores(
             self.backend,
@@ -256,6 +326,7 @@ class Twin:
             why = rationale_messages(fitted.messages, decision.choice)
             decision.rationale = self.backend.chat(why, self._sampling(96, 0.0, 0, ())).text
         decision.twin, decision.version, decision.backend = self.name, self.version, self.backend.kind
+        decision.sources, decision.notice = grounded.sources, grounded.notice
         decision.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return decision
 
@@ -308,9 +379,10 @@ class RemoteTwin:
         max_tokens: int | None = None,
         temperature: float | None = None,
         seed: int = 0,
+        retrieval: bool | None = None,
     ) -> Reply:
-        data = self._post("/api/chat", self._chat_body(message, context, history, max_tokens, temperature, seed))
-        return _reply_from(data)
+        body = self._chat_body(message, context, history, max_tokens, temperature, seed, retrieval)
+        return _reply_from(self._post("/api/chat", body))
 
     def stream(
         self,
@@ -321,8 +393,9 @@ class RemoteTwin:
         max_tokens: int | None = None,
         temperature: float | None = None,
         seed: int = 0,
+        retrieval: bool | None = None,
     ) -> Iterator[str | Reply]:
-        body = {**self._chat_body(message, context, history, max_tokens, temperature, seed), "stream": True}
+        body = {**self._chat_body(message, context, history, max_tokens, temperature, seed, retrieval), "stream": True}
         with self._http.stream("POST", "/api/chat", json=body) as response:
             if response.status_code >= 400:
                 response.read()
@@ -345,8 +418,11 @@ class RemoteTwin:
         *,
         abstain_below: float | None = None,
         rationale: bool = True,
+        retrieval: bool | None = None,
     ) -> Decision:
         body = {"context": context, "options": list(options), "twin": self.name, "rationale": rationale}
+        if retrieval is not None:
+            body["retrieval"] = retrieval
         if self.version is not None:
             body["version"] = self.version
         if abstain_below is not None:
@@ -354,8 +430,10 @@ class RemoteTwin:
         data = self._post("/api/decide", body)
         return Decision(**{k: data.get(k) for k in Decision.__dataclass_fields__ if k in data})
 
-    def _chat_body(self, message, context, history, max_tokens, temperature, seed) -> dict:
+    def _chat_body(self, message, context, history, max_tokens, temperature, seed, retrieval=None) -> dict:
         body = _chat_body(self.name, message, context, history, max_tokens, temperature, seed)
+        if retrieval is not None:
+            body["retrieval"] = retrieval
         if self.version is not None:
             body["version"] = self.version
         return body
@@ -382,7 +460,7 @@ def _chat_body(twin, message, context, history, max_tokens, temperature, seed) -
 
 
 def _reply_from(data: dict) -> Reply:
-    fields = {k: data[k] for k in Reply.__dataclass_fields__ if k in data}
+    fields = {k: data[k] for k in Reply.__dataclass_fields__ if k in data and k != "text"}
     return Reply(text=data["reply"], **fields)
 
 

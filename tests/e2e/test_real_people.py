@@ -30,6 +30,9 @@ EMAILS_ONLY = {"conversations": {"enabled": False}, "deals": {"enabled": False},
 # The Panza person's margins were calibrated on 16 held-out prompts; the Enron mailbox holds out only about
 # 20 that fit, so it uses them all.
 EVALUATION = {"style_examples": 16, "max_new_tokens": 64}
+# Every real person gets a retrieval index from their training run (the scorecard's on/off comparison for them
+# runs in `make test-long`: test_panza_person_with_retrieval).
+RETRIEVAL = {"enabled": True}
 
 
 def _check_margins(label: str, outcome, card: Scorecard) -> None:
@@ -53,6 +56,8 @@ def _check_margins(label: str, outcome, card: Scorecard) -> None:
     assert style.share("twin") >= style.share("base") + 0.20
     assert twin_sim > base_sim and style.relevance > 0
     assert distinct.twin >= 0.9
+    counted = outcome.dataset.card["examples"]
+    assert outcome.version.manifest["index"]["total"] == counted["train"] + counted["val"]
 
 
 @pytest.mark.longrun
@@ -71,6 +76,7 @@ def test_enron_person(make_settings, smollm2, database_url, shared_data):
         name="bill-rapp",
         persona={"name": "Bill Rapp", "email_pattern": owner, "user_id": "brapp"},
         sources=EMAILS_ONLY,
+        retrieval=RETRIEVAL,
         # He sent about a hundred emails: holding out 30% (by thread) gives 21 held-out ones, not 9.
         training={"max_steps": 40, "batch_size": 4, "max_length": 256, "learning_rate": 4e-4, "val_fraction": 0.3},
         evaluation={**EVALUATION, "style_examples": 32},
@@ -83,12 +89,7 @@ def test_enron_person(make_settings, smollm2, database_url, shared_data):
     _check_margins("enron rapp-b", outcome, evaluate_version(settings, parts=("fit", "style")))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="failed its margins in the first CI run with pseudonymisation on by default (issue 15); which margin, "
-    "and whether privacy is the cause, is being measured (issue 12 stays open until it passes again)",
-)
-def test_panza_person(make_settings, smollm2, database_url, shared_data):
+def _kay_brown(make_settings, database_url, shared_data):
     person = "kay.brown@enron.com"
     with psycopg.connect(database_url) as conn:
         loaded = load_panza(
@@ -99,16 +100,37 @@ def test_panza_person(make_settings, smollm2, database_url, shared_data):
             mailboxes=sorted((shared_data / "enron").glob("*.jsonl")),
         )
     assert loaded["person"] > 400
-    settings = make_settings(
+    return make_settings(
         name="kay-brown",
         persona={"name": "Kay Brown", "email_pattern": person, "user_id": "kbrown"},
         sources=EMAILS_ONLY,
+        retrieval=RETRIEVAL,
         training={"max_steps": 40, "batch_size": 4, "max_length": 256, "learning_rate": 4e-4},
-        evaluation=EVALUATION,
+        # 32 of her 47 held-out emails: on 16, a base model whose replies sit near the classifier's threshold
+        # moved its share by 25 points between two runs.
+        evaluation={**EVALUATION, "style_examples": 32},
     )
+
+
+def test_panza_person(make_settings, smollm2, database_url, shared_data):
+    settings = _kay_brown(make_settings, database_url, shared_data)
     outcome = train_twin(settings)
     # Bodies only: every prompt is derived from its email, and no two are the same.
     prompts = [e.messages[1]["content"] for e in outcome.dataset.examples]
     assert all(e.meta.get("prompt_kind") == "derived" for e in outcome.dataset.examples)
     assert len(set(prompts)) >= 0.95 * len(prompts)
     _check_margins("panza kay_brown", outcome, evaluate_version(settings, parts=("fit", "style")))
+
+
+@pytest.mark.longrun
+def test_panza_person_with_retrieval(make_settings, smollm2, database_url, shared_data):
+    """The scorecard's retrieval on/off comparison for a real person (numbers in the README's "Retrieval")."""
+    settings = _kay_brown(make_settings, database_url, shared_data)
+    train_twin(settings)
+    r = evaluate_version(settings, parts=("style", "retrieval")).retrieval
+    print(
+        f"\npanza kay_brown retrieval on/off: read as her {r.on.share_as_person} / {r.off.share_as_person}; "
+        f"similarity {r.on.similarity} / {r.off.similarity} (on-off 95% {r.similarity_gain}); "
+        f"{r.mean_sources} records per prompt, {r.retrieval_ms} ms; indexed {r.indexed}"
+    )
+    assert r.skipped is None and r.n == 32 and r.on.similarity is not None and r.mean_sources > 0

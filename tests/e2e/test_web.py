@@ -11,6 +11,7 @@ Chromium missing fails these tests with the reason; DOPPEL_SKIP_BROWSER=1 skips 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -262,6 +263,11 @@ def test_sign_in_then_chat_streams_and_decides(site, open_page):
     assert reply.locator(".who").inner_text() == f"{TWIN} v1.0"
     assert reply.locator(".text").inner_text().strip()
     assert "tokens" in reply.locator(".meta").inner_text()
+    # Retrieval is on by default: the records the reply was given are listed under it.
+    done = [line for line in answer.value.text().split("\n") if line.startswith("data:")][-1]
+    sources = json.loads(done[5:])["sources"]
+    assert sources and reply.locator(".sources li").count() == len(sources)
+    assert reply.locator(".sources .source-key").first.text_content() == sources[0]["key"]
     assert page.evaluate("window.__partial.length") >= 1, "the reply only appeared when it was complete"
     assert "deal_stage: negotiation" in page.locator("#chat-log .turn.user .ctx").inner_text()
 
@@ -286,6 +292,7 @@ def test_sign_in_then_chat_streams_and_decides(site, open_page):
     card = page.locator("#chat-log .turn.decision").last
     assert card.locator(".decision-choice").inner_text() == decision["choice"]
     assert card.locator(".bars li").count() == 3
+    assert card.locator(".sources li").count() == len(decision["sources"])
     shares = [float(t.rstrip("%")) for t in card.locator(".bars .pct").all_inner_texts()]
     assert abs(sum(shares) - 100) < 0.5
     if decision["rationale"]:

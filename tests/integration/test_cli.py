@@ -67,7 +67,7 @@ def test_collect_and_dataset(config, demo_db, tmp_path):
 
 def test_doctor_passes_on_a_loaded_database_and_fails_on_an_empty_one(config, database_url):
     code, out = run("doctor", "--config", config)
-    assert code == 1 and "crm_emails" in out and "twins.sources.emails.table" in out
+    assert code == 1 and "crm_emails" in out and "twins.sources.emails.table" in out, out
 
     import psycopg
 

@@ -90,7 +90,8 @@ def test_option_length_says_nothing_about_the_answer():
 
 def test_sounding_like_allan_is_not_enough():
     # Wrong options use his words too ("prepay", "pilot", "commit", "a date"), so picking the option whose words
-    # he writes most often, without reading the situation, stays near chance.
+    # he writes most often, without reading the situation, does no better than chance. (At chance + 0.1 the
+    # overlap picker matched him on 15 of 36 with the scorecard's training split, one more than the twin.)
     from doppel.demo.persona import PERSONA_EMAIL, PERSONA_USER_ID, generate
     from doppel.evaluation.baselines import OverlapPicker
 
@@ -101,7 +102,7 @@ def test_sounding_like_allan_is_not_enough():
     texts += [d["notes"] for d in data.deals if d["owner_email"] == PERSONA_EMAIL]
     texts += [n["content"] for n in data.notes if n["user_id"] == PERSONA_USER_ID]
     overlap = OverlapPicker(texts)
-    assert _picker_accuracy(overlap.score) <= _chance() + 0.1
+    assert _picker_accuracy(overlap.score) <= _chance()
 
 
 def test_every_kind_is_covered_and_discounts_lead():

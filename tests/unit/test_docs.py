@@ -29,6 +29,8 @@ def test_every_config_key_is_documented():
         config.DealOutcomes,
         config.InferenceConfig,
         config.ExportConfig,
+        config.PrivacyConfig,
+        config.RetrievalConfig,
         config.ServiceConfig,
         config.ScheduleConfig,
     ]

@@ -8,7 +8,7 @@ from doppel.evaluation.plots import bar_chart, line_chart, nice_ticks
 from doppel.evaluation.report import render_report, write_report
 
 EVIL = "<script>alert(1)</script>"
-SECTIONS = ("fit", "style", "decisions", "personality", "privacy", "human", "speed", "history", "examples")
+SECTIONS = ("fit", "style", "decisions", "personality", "privacy", "retrieval", "human", "speed", "history", "examples")
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 
 
@@ -116,6 +116,21 @@ def _scorecard(small: bool = False, version: str = "v1.0", val_loss: float = 2.4
             "pii_kinds": {"email": 2, "name": 14},
             "real_pii_replies": 1,
             "real_pii_share": 0.01,
+        },
+        "retrieval": {
+            "n": 16,
+            "small_sample": small,
+            "k": 4,
+            "indexed": {"train": 480, "val": 52},
+            "on": {"share_as_person": 0.81, "similarity": 0.412, "decision_accuracy": 0.44, "fact_accuracy": 0.3},
+            "off": {"share_as_person": 0.75, "similarity": 0.371, "decision_accuracy": 0.39, "fact_accuracy": 0.05},
+            "similarity_gain": {"low": 0.012, "high": 0.07, "significant": True, "n": 16},
+            "decisions": 36,
+            "decisions_paired": {"twin_only": 4, "base_only": 2, "p_value": 0.6875, "significant": False},
+            "facts": 40,
+            "facts_paired": {"twin_only": 10, "base_only": 0, "p_value": 0.002, "significant": True},
+            "mean_sources": 3.6,
+            "retrieval_ms": 14.2,
         },
         "human": {
             "reviews": 3,
@@ -473,3 +488,19 @@ def test_render_does_not_modify_its_inputs():
     before = copy.deepcopy((sc, history, metrics))
     render_report(sc, history=history, metrics=metrics)
     assert (sc, history, metrics) == before
+
+
+def test_the_retrieval_section_sets_on_beside_off_with_the_paired_tests():
+    html = render_report(_scorecard(), history=_history(), metrics=METRICS)
+    text = _parse(html).text("retrieval")
+    assert "Retrieval on" in text and "Fact test (40 questions" in text
+    assert "30%" in text and "5%" in text  # fact accuracy on and off
+    assert "p = 0.002, significant" in text and "p = 0.688, not significant" in text
+    assert "Only training-split rows are searched" in text
+
+
+def test_a_skipped_retrieval_part_says_why():
+    sc = _scorecard()
+    sc["retrieval"] = {"skipped": "no retrieval index for allan-maverick: run `doppel index`"}
+    text = _parse(render_report(sc, history=_history(), metrics=METRICS)).text("retrieval")
+    assert "doppel index" in text

@@ -23,6 +23,13 @@ TokenOpt = Annotated[str | None, typer.Option(help="Bearer token for --url (defa
 BackendOpt = Annotated[
     str | None, typer.Option(help="transformers | llamacpp | ollama | openai (default: the twin's config).")
 ]
+RetrievalOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--retrieval/--no-retrieval",
+        help="Put the person's most similar records in the prompt (default: the twin's retrieval.enabled).",
+    ),
+]
 
 
 def _context(items: list[str] | None) -> dict[str, str]:
@@ -63,6 +70,7 @@ def chat(
     context: Annotated[list[str] | None, typer.Option("--context", help="key=value, repeatable.")] = None,
     max_new_tokens: Annotated[int | None, typer.Option(help="Longest reply, in tokens.")] = None,
     temperature: Annotated[float | None, typer.Option(help="0 for the most likely reply.")] = None,
+    retrieval: RetrievalOpt = None,
     backend: BackendOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
@@ -75,7 +83,7 @@ def chat(
     """
     ctx = _context(context)
     model = _open_twin(config, twin, version, backend, url, token)
-    options = dict(context=ctx, max_tokens=max_new_tokens, temperature=temperature)
+    options = dict(context=ctx, max_tokens=max_new_tokens, temperature=temperature, retrieval=retrieval)
     try:
         if message is not None:
             reply = model.chat(message, **options)
@@ -91,6 +99,9 @@ def chat(
 
 
 def _reply_footer(reply: Reply) -> None:
+    from doppel.cli.render import print_sources
+
+    print_sources(err_console, reply.sources)
     notice = f" · {reply.notice}" if reply.notice else ""
     err_console.print(
         f"[dim]{reply.twin} {reply.version or 'base'} ({reply.backend}) · "
@@ -144,6 +155,7 @@ def decide(
         float | None, typer.Option(help="Abstain when the top probability is below this (default: config).")
     ] = None,
     rationale: Annotated[bool, typer.Option(help="Also ask the twin why.")] = True,
+    retrieval: RetrievalOpt = None,
     backend: BackendOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
@@ -160,7 +172,7 @@ def decide(
     facts = {**ctx, "question": situation} if ctx else situation
     model = _open_twin(config, twin, version, backend, url, token)
     try:
-        decision = model.decide(facts, option, abstain_below=abstain_below, rationale=rationale)
+        decision = model.decide(facts, option, abstain_below=abstain_below, rationale=rationale, retrieval=retrieval)
     finally:
         model.close()
     if as_json:

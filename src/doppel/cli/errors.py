@@ -18,6 +18,7 @@ from doppel.inference.backend import BackendError
 from doppel.inference.decisions import DecisionError
 from doppel.inference.prompting import PromptTooLong
 from doppel.registry import RegistryError
+from doppel.retrieval.store import RetrievalUnavailable
 from doppel.runs import RunConflict
 from doppel.sources import SourceSchemaError
 from doppel.training.base_models import BaseModelError
@@ -40,6 +41,7 @@ USER_ERRORS = (
     PromptTooLong,
     TwinError,
     ExportError,
+    RetrievalUnavailable,
 )
 
 

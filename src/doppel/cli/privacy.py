@@ -81,6 +81,7 @@ def forget(
         console.print(
             f"  {name_}: {n} record{'s' if n != 1 else ''} match now; "
             + (f"versions holding them: {', '.join(marked)}" if marked else "no version holds them")
+            + (f"; {filed.unindexed[name_]} removed from the retrieval index" if filed.unindexed.get(name_) else "")
             + (f"; full retrain queued (run {queued[name_]})" if name_ in queued else "")
         )
     if not retrain and any(filed.marked.values()):

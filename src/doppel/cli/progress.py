@@ -23,6 +23,7 @@ _STAGE_TEXT = {
     "load persona": "Loading the demo persona into PostgreSQL",
     "collect": "Collecting records",
     "dataset": "Building the data set",
+    "index": "Indexing new records for retrieval (pgvector)",
     "train": "Training",
     "gate": "Comparing with the final version (promotion gate)",
     "register": "Registering the version",
@@ -52,7 +53,9 @@ class RichReporter(Reporter):
         )
         self._collect_task = None
         self._train_task = None
+        self._counted: dict[str, object] = {}
         self.on_stage = self._stage
+        self.on_progress = self._progress
         self.on_record = self._record
         self.callbacks = self
 
@@ -71,6 +74,13 @@ class RichReporter(Reporter):
             self.progress.stop_task(self._collect_task)
             self._collect_task = None
         self.console.print(f"[bold cyan]▸[/] {_STAGE_TEXT.get(name, name)}")
+
+    def _progress(self, what: str, done: int, total: int) -> None:
+        if what not in self._counted:
+            if not total:
+                return
+            self._counted[what] = self.progress.add_task(what, total=total, info="")
+        self.progress.update(self._counted[what], completed=done, total=total)
 
     def _record(self, record: Record) -> None:
         if self._collect_task is None:

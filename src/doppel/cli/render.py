@@ -157,10 +157,22 @@ def print_decision(console: Console, decision) -> None:
         )
     if decision.rationale:
         console.print(Text(f"“{decision.rationale}”", style="italic"))
+    print_sources(console, decision.sources)
+    notice = f" · {escape(decision.notice)}" if decision.notice else ""
     console.print(
         f"[dim]{decision.twin} {decision.version or 'base'} ({decision.backend}) · "
-        f"{(decision.latency_ms or 0) / 1000:.1f} s[/]"
+        f"{(decision.latency_ms or 0) / 1000:.1f} s{notice}[/]"
     )
+
+
+def print_sources(console: Console, sources) -> None:
+    """What an answer rests on: the person's records retrieval put in the prompt."""
+    if not sources:
+        return
+    console.print("[dim]from what they wrote before:[/]")
+    for s in sources:
+        when = (s.get("written_at") or "")[:10] or "undated"
+        console.print(Text(f"  {s['key']} ({when}, {s['score']:.2f}): {s['excerpt']}", style="dim"))
 
 
 def _share(value) -> str:

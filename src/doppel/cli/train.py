@@ -149,3 +149,30 @@ def train(
 def _options_message(exc) -> str:
     """A pydantic error as the options the user typed: "--max-length: Input should be ..."."""
     return "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+
+
+@app.command()
+@guard
+def index(
+    config: ConfigOpt = None,
+    twin: TwinOpt = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Empty the twin's index and embed every record again.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+):
+    """Build or update the twin's retrieval index (pgvector): new and changed records are embedded, removed and
+    forgotten ones deleted. Every training run does the same; this is for a twin trained before, or between runs."""
+    import json
+    import sys
+
+    from doppel.pipeline import index_twin
+
+    settings = command_settings(config)
+    reporter = RichReporter(console)
+    with reporter:
+        report = index_twin(settings, twin, reporter=reporter, rebuild=rebuild)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        return
+    console.print(f"[bold]{settings.twin(twin).name}[/]: {report.summary()}")

@@ -37,7 +37,7 @@ from doppel.evaluation.setup import Progress, prepare
 from doppel.evaluation.store import EvaluationError
 from doppel.scorecard import Scorecard, Speed
 
-PARTS = ("fit", "style", "decisions", "personality", "privacy")
+PARTS = ("fit", "style", "decisions", "personality", "privacy", "retrieval")
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ def evaluate_version(
     save: bool = True,
 ) -> Scorecard:
     """Score one version (default: final) and, with ``save``, keep the scorecard and report in its folder."""
-    from doppel.evaluation.parts import decisions, fit, personality, privacy, style
+    from doppel.evaluation.parts import decisions, fit, personality, privacy, retrieval, style
 
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
@@ -95,6 +95,9 @@ def evaluate_version(
         card.decisions = timed("decisions", lambda: decisions.run(setup))
     if "personality" in parts:
         card.personality = timed("personality", lambda: personality.run(setup))
+    if "retrieval" in parts:
+        # After style and decisions: their twin answers are the "off" side, so only "on" is generated here.
+        card.retrieval = timed("retrieval", lambda: retrieval.run(setup, pairs, card.decisions))
     if "privacy" in parts:
         # The replies the other parts generated count toward the sample; only the rest is generated.
         already = [p["twin"] for p in pairs if p.get("twin")]

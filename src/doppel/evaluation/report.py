@@ -36,6 +36,8 @@ from doppel.scorecard import (
     PairedTest,
     Personality,
     Privacy,
+    Retrieval,
+    RetrievalArm,
     Scorecard,
     Similarity,
     Speed,
@@ -88,6 +90,7 @@ _SECTIONS = (
     ("decisions", "Decisions"),
     ("personality", "Personality"),
     ("privacy", "Privacy"),
+    ("retrieval", "Retrieval on and off"),
     ("human", "Human review"),
     ("speed", "Speed"),
     ("history", "Across versions"),
@@ -423,6 +426,50 @@ def _privacy(p: Privacy | None) -> str:
     return out
 
 
+def _retrieval(r: Retrieval | None) -> str:
+    if r is None:
+        return NOT_MEASURED
+    if r.skipped:
+        return f'<p class="missing">{_e(r.skipped)}</p>'
+    on, off = r.on or RetrievalArm(), r.off or RetrievalArm()
+
+    def paired(test) -> str:
+        if test is None or test.p_value is None:
+            return ""
+        verdict = "significant" if test.significant else "not significant"
+        counts = f"right only with it {_num(test.twin_only)}, only without {_num(test.base_only)}"
+        return f"{counts}; p = {_num(test.p_value, 3)}, {verdict}"
+
+    gain = r.similarity_gain
+    rows = [
+        ["Read as the person (held-out prompts)", _pct(on.share_as_person), _pct(off.share_as_person), ""],
+        [
+            "MiniLM similarity to the real reply",
+            _num(on.similarity, 3),
+            _num(off.similarity, 3),
+            f"on − off 95% [{_num(gain.low, 3)}, {_num(gain.high, 3)}]" if gain else "",
+        ],
+        [
+            f"Decisions ({_num(r.decisions)} scenarios)",
+            _pct(on.decision_accuracy),
+            _pct(off.decision_accuracy),
+            paired(r.decisions_paired),
+        ],
+        [
+            f"Fact test ({_num(r.facts)} questions: held-out deals' stage and amount)",
+            _pct(on.fact_accuracy),
+            _pct(off.fact_accuracy),
+            paired(r.facts_paired),
+        ],
+    ]
+    indexed = ", ".join(f"{_e(k)} {_num(v)}" for k, v in r.indexed.items())
+    return _table(["", "Retrieval on", "Off", "Paired"], rows) + (
+        f'<p class="note">k = {_num(r.k)}; {_num(r.mean_sources, 1)} records per prompt on average; retrieval '
+        f"{_num(r.retrieval_ms, 1)} ms per question (median). Only training-split rows are searched ({indexed} "
+        f"indexed), never the question's own record. Rests on {_num(r.n)} held-out prompts.</p>"
+    )
+
+
 def _human(h: Human | None) -> str:
     if h is None:
         return NOT_MEASURED
@@ -531,6 +578,7 @@ def render_report(
         "decisions": _decisions(sc.decisions),
         "personality": _personality(sc.personality),
         "privacy": _privacy(sc.privacy),
+        "retrieval": _retrieval(sc.retrieval),
         "human": _human(sc.human),
         "speed": _speed(sc.speed),
         "history": _history([Scorecard.of(h) for h in history or []], sc.version),

@@ -113,6 +113,9 @@ class Decision:
     version: str | None = None
     backend: str | None = None
     latency_ms: float | None = None
+    # The person's records put in the prompt (retrieval), and why none were when it was asked for.
+    sources: list[dict] = field(default_factory=list)
+    notice: str | None = None
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -23,6 +23,7 @@ from doppel.config import Settings
 from doppel.dataset import read_splits
 from doppel.db import SCHEMA, Database
 from doppel.registry import Registry
+from doppel.retrieval.store import RecordIndex
 from doppel.sources.parties import parse_parties, parse_party
 from doppel.sources.records import Record
 
@@ -180,9 +181,15 @@ class FiledRequest:
     request: ForgetRequest
     matched: dict[str, int]  # twin -> records matched now
     marked: dict[str, list[str]]  # twin -> versions that hold them
+    unindexed: dict[str, int] = field(default_factory=dict)  # twin -> rows deleted from the retrieval index
 
     def public(self) -> dict:
-        return {"request": self.request.public(), "matched": self.matched, "versions_marked": self.marked}
+        return {
+            "request": self.request.public(),
+            "matched": self.matched,
+            "versions_marked": self.marked,
+            "removed_from_index": self.unindexed,
+        }
 
 
 def file_request(
@@ -209,14 +216,17 @@ def file_request(
             requested_by=request.requested_by,
             created_at=created_at,
         )
-        matched: dict[str, int] = {}
+        matched: dict[str, list[str]] = {}
         for twin, records in records_of.items():
-            keys = sorted({r.key for r in records if stored.matches(r)})
-            matched[twin] = len(keys)
-            _store_keys(conn, request_id, twin, keys)
+            matched[twin] = sorted({r.key for r in records if stored.matches(r)})
+            _store_keys(conn, request_id, twin, matched[twin])
+    # Out of the retrieval index at once: no answer may rest on them from now on, retrain or not.
+    index = RecordIndex(db)
+    unindexed = {twin: index.delete(twin, keys) for twin, keys in matched.items()}
     marked = {twin: refresh_marks(db, registry, twin) for twin in records_of}
-    log.info("forget request %s filed (%s): %s", request_id, request.kind, matched)
-    return FiledRequest(stored, matched, marked)
+    counts = {twin: len(keys) for twin, keys in matched.items()}
+    log.info("forget request %s filed (%s): %s", request_id, request.kind, counts)
+    return FiledRequest(stored, counts, marked, unindexed)
 
 
 def _store_keys(conn: psycopg.Connection, request_id: int, twin: str, keys: list[str]) -> None:

@@ -176,9 +176,22 @@ class ChatRequest(_Body):
     max_tokens: int | None = Field(None, ge=1, le=8192)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     seed: int = Field(0, ge=0, le=SEED_MAX, description="Sampling seed (used when temperature > 0).")
+    retrieval: bool | None = Field(
+        None, description="Put the person's most similar records in the prompt (default: the twin's retrieval.enabled)."
+    )
 
     _message = field_validator("message")(_not_blank)
     _context = field_validator("context")(_text_only)
+
+
+class Source(BaseModel):
+    """One of the person's records an answer was given: what it rests on."""
+
+    key: str = Field(..., description="The record, as source:id (the CRM row).", examples=["emails:1042"])
+    source: str
+    written_at: str | None
+    score: float = Field(..., description="Cosine similarity of the record to the question.")
+    excerpt: str
 
 
 class ChatReply(BaseModel):
@@ -191,6 +204,7 @@ class ChatReply(BaseModel):
     latency_ms: float
     finish_reason: str
     history_dropped: int = Field(0, description="Oldest history turns left out to fit the context window.")
+    sources: list[Source] = Field(default_factory=list, description="The person's records put in the prompt.")
     notice: str | None = None
 
 
@@ -201,6 +215,9 @@ class DecideRequest(_Body):
     version: str | None = Field(None, description="The version to ask (default: final).", examples=["v1.0"])
     abstain_below: float | None = Field(None, ge=0.0, le=1.0, description="Default: the twin's inference config.")
     rationale: bool = Field(True, description="Also ask the twin why (one short generation).")
+    retrieval: bool | None = Field(
+        None, description="Put the person's most similar records in the prompt (default: the twin's retrieval.enabled)."
+    )
 
     @field_validator("options")
     @classmethod
@@ -228,6 +245,8 @@ class DecideReply(BaseModel):
     version: str | None
     backend: str
     latency_ms: float
+    sources: list[Source] = Field(default_factory=list, description="The person's records put in the prompt.")
+    notice: str | None = None
 
 
 # -- OpenAI-compatible -----------------------------------------------------------------------------
@@ -272,6 +291,10 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     seed: int | None = Field(None, ge=0, le=SEED_MAX)
     stop: str | list[str] | None = None
+    # doppel's own (OpenAI clients send it through extra_body); the reply then carries `sources`.
+    retrieval: bool | None = Field(
+        None, description="Put the person's most similar records in the prompt (default: the twin's retrieval.enabled)."
+    )
 
     @field_validator("stop")
     @classmethod

@@ -99,8 +99,10 @@ def style_prompts(built, prompter, max_length: int, limit: int) -> list:
 
 
 def prompt_text(messages) -> str:
-    """Everything the writer was shown apart from the system message."""
-    return "\n".join(m["content"] for m in messages if m["role"] != "system")
+    """Everything the writer was shown, the system message included: it names the person, and a base model
+    told "You are Kay Brown" writes "I'm Kay Brown", which the classifier would otherwise credit as her
+    sign-off (on the Panza person that alone lifted the base model from 56% to 81% read as her)."""
+    return "\n".join(m["content"] for m in messages)
 
 
 def score(classifier, trained_on: dict, real: list[str], twin: list[str], base: list[str], prompts: list[str]) -> Style:

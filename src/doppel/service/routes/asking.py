@@ -89,7 +89,7 @@ async def chat(body: ChatRequest, state: State):
     history = [turn.model_dump() for turn in body.history]
     config = state.twin(body.personality)
     check_history(config, history)
-    kwargs = dict(max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed)
+    kwargs = dict(max_tokens=body.max_tokens, temperature=body.temperature, seed=body.seed, retrieval=body.retrieval)
     # The slot first: a request refused with 429 must cost nothing, not even a thread to look up the model.
     release = await state.gate(config).acquire()
     try:
@@ -133,7 +133,12 @@ async def decide(body: DecideRequest, state: State):
         async with state.gate(config).slot():
             twin = await loaded_twin(state, body.twin, body.version)
             decision = await run_in_threadpool(
-                twin.decide, body.context, body.options, abstain_below=body.abstain_below, rationale=body.rationale
+                twin.decide,
+                body.context,
+                body.options,
+                abstain_below=body.abstain_below,
+                rationale=body.rationale,
+                retrieval=body.retrieval,
             )
     except DecisionError as exc:
         raise field_error(exc.field, str(exc)) from None

@@ -82,6 +82,7 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
         temperature=body.temperature,
         seed=body.seed or 0,
         stop=stop,
+        retrieval=body.retrieval,
     )
     created, cid = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
     try:
@@ -112,6 +113,8 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
                     }
                 ],
                 "usage": _usage(reply),
+                # Not OpenAI's: the person's records the answer was given (empty without retrieval).
+                "sources": reply.sources,
             }
         pieces = await run_in_threadpool(twin.stream_messages, messages, **kwargs)
     except PromptTooLong as exc:
@@ -124,7 +127,7 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
         release()
         raise
 
-    def chunk(delta: dict, finish: str | None = None, usage: dict | None = None) -> str:
+    def chunk(delta: dict, finish: str | None = None, usage: dict | None = None, sources=None) -> str:
         data = {
             "id": cid,
             "object": "chat.completion.chunk",
@@ -135,6 +138,8 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
         }
         if usage is not None:
             data["usage"] = usage
+        if sources is not None:
+            data["sources"] = sources
         return f"data: {json.dumps(data)}\n\n"
 
     first = [True]
@@ -147,7 +152,7 @@ async def chat_completions(body: ChatCompletionRequest, state: State):
     events = stream_events(
         pieces,
         piece,
-        lambda reply: chunk({}, reply.finish_reason, _usage(reply)) + "data: [DONE]\n\n",
+        lambda reply: chunk({}, reply.finish_reason, _usage(reply), reply.sources) + "data: [DONE]\n\n",
         lambda exc: f"data: {json.dumps({'error': {'message': str(exc), 'type': 'server_error'}})}\n\n",
     )
     return StreamingResponse(

@@ -62,6 +62,20 @@ function contextLine(context) {
   return keys.length ? el('p', { class: 'ctx', text: keys.map((k) => `${k}: ${context[k]}`).join(' · ') }) : null;
 }
 
+// What an answer rests on: the person's records retrieval put in the prompt (none: nothing shown).
+function sourcesList(sources) {
+  if (!sources || !sources.length) return null;
+  const list = el('ol', { class: 'source-list' });
+  for (const s of sources) {
+    const when = (s.written_at || '').slice(0, 10) || 'undated';
+    list.append(el('li', {},
+      el('span', { class: 'source-key', text: s.key }),
+      el('span', { class: 'source-when', text: ` ${when} · ${s.score.toFixed(2)} ` }),
+      el('q', { class: 'source-excerpt', text: s.excerpt })));
+  }
+  return el('details', { class: 'sources' }, el('summary', { text: `Sources (${sources.length}): what they wrote before` }), list);
+}
+
 function busy(on) {
   $('#chat-send').disabled = on;
   $('#chat-stop').hidden = !on;
@@ -123,6 +137,8 @@ async function sendChat(text, context) {
     reply.querySelector('.who').textContent = `${finished.twin} ${finished.version || ''}`.trim();
     const meta = [`${finished.completion_tokens} tokens`, `${Math.round(finished.latency_ms)} ms`];
     if (finished.notice) meta.push(finished.notice);
+    const sources = sourcesList(finished.sources);
+    if (sources) reply.append(sources);
     reply.append(el('div', { class: 'meta', text: meta.join(' · ') }));
     history.push({ role: 'user', content: text }, { role: 'assistant', content: finished.reply });
   } catch (err) {
@@ -167,7 +183,11 @@ async function sendDecide(text, context) {
     }
     const parts = [choice, bars];
     if (d.rationale) parts.push(el('p', { class: 'rationale', text: d.rationale }));
-    parts.push(el('div', { class: 'meta', text: `${Math.round(d.latency_ms)} ms` }));
+    const sources = sourcesList(d.sources);
+    if (sources) parts.push(sources);
+    const meta = [`${Math.round(d.latency_ms)} ms`];
+    if (d.notice) meta.push(d.notice);
+    parts.push(el('div', { class: 'meta', text: meta.join(' · ') }));
     item.querySelector('.text').replaceChildren(...parts);
   } catch (err) {
     item.dataset.state = 'error';
