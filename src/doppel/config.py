@@ -439,6 +439,17 @@ class RetrievalConfig(_Strict):
     min_similarity: float = Field(
         0.2, ge=-1.0, le=1.0, description="Records less similar than this (cosine) to the question are left out."
     )
+    default: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Whether a question that does not say (no `retrieval` in the request) retrieves: on, off, or "
+        "auto: on unless the version's scorecard measured retrieval making it less like the person (its share "
+        "read as the person more than 5 points lower, or its similarity interval below zero).",
+    )
+    in_training: bool = Field(
+        False,
+        description="Train with each example's nearest other training-split records in its prompt, so the twin "
+        "learns to use them (never the example's own record, never a validation record).",
+    )
 
 
 class TwinConfig(_Strict):

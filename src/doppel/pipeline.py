@@ -305,6 +305,11 @@ def _run(
     else:
         train_examples = built.train
         selection = {"mode": mode, "new": len(train_examples), "replay": 0}
+    indexed = _index(db, twin, built, reporter, hooks)
+    if indexed is not None and twin.retrieval.in_training:
+        train_examples, val_examples, selection["retrieval"] = _with_neighbours(
+            db, twin, tokenizer, cfg, train_examples, val_examples
+        )
     dataset = build_dataset(
         records,
         tokenizer,
@@ -318,7 +323,6 @@ def _run(
         privacy=privacy.to_dict(),
     )
     hooks.write(force=True, examples={"train": len(dataset.train), "val": len(dataset.val)}, **selection)
-    indexed = _index(db, twin, built, reporter, hooks)
 
     _stage("train", reporter, hooks)
     placement = choose_placement(cfg)
@@ -438,6 +442,32 @@ def _index(db: Database, twin: TwinConfig, built: BuildResult, reporter: Reporte
     report = sync_index(db, twin.name, [*built.train, *built.val], progress=progress)
     hooks.write(force=True, index={"done": report.added + report.updated, "total": report.total})
     return report.to_dict()
+
+
+def _with_neighbours(db: Database, twin: TwinConfig, tokenizer, cfg: TrainingConfig, train, val):
+    """Train and validation examples with their nearest training records in the prompt (see retrieval/training)."""
+    from doppel.retrieval.training import with_neighbours
+
+    def count_messages(messages: list[dict]) -> int:
+        return count_text(tokenizer.apply_chat_template(messages, tokenize=False))
+
+    def count_text(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    counts = {}
+    out = []
+    for name, examples in (("train", train), ("val", val)):
+        done, counts[name] = with_neighbours(
+            examples,
+            db,
+            twin.name,
+            twin.retrieval,
+            count_messages=count_messages,
+            count_text=count_text,
+            max_length=cfg.max_length,
+        )
+        out.append(done)
+    return out[0], out[1], counts
 
 
 def _gate(

@@ -85,13 +85,27 @@ class TwinError(RuntimeError):
 class Twin:
     """A loaded twin: one version served by one backend."""
 
-    def __init__(self, settings: Settings, config: TwinConfig, backend: Backend, prompter: Prompter, retriever=None):
+    def __init__(
+        self,
+        settings: Settings,
+        config: TwinConfig,
+        backend: Backend,
+        prompter: Prompter,
+        retriever=None,
+        retrieve_by_default: bool | None = None,
+    ):
         self.settings = settings
         self.config = config
         self.backend = backend
         self.prompter = prompter
         # A doppel.retrieval.search.Retriever (None: retrieval off). It connects on the first question.
         self.retriever = retriever
+        # What a question that does not say gets (retrieval.default, "auto" already decided for this version).
+        self.retrieve_by_default = (
+            config.retrieval.enabled and config.retrieval.default != "off"
+            if retrieve_by_default is None
+            else retrieve_by_default
+        )
 
     @property
     def name(self) -> str:
@@ -129,7 +143,7 @@ class Twin:
             from doppel.retrieval.search import Retriever
 
             retriever = Retriever(Database(settings), twin.name, twin.retrieval)
-        return cls(settings, twin, served, prompter, retriever)
+        return cls(settings, twin, served, prompter, retriever, retrieval_by_default(twin, found))
 
     @staticmethod
     def connect(
@@ -258,7 +272,7 @@ class Twin:
         The question is the last user turn; the budget is what the system message and question leave of
         the context window (history is cut after, as without retrieval), capped by ``retrieval.max_tokens``.
         """
-        wanted = self.config.retrieval.enabled if retrieval is None else retrieval
+        wanted = self.retrieve_by_default if retrieval is None else retrieval
         if not wanted:
             return _Grounding(messages)
         if self.retriever is None:
@@ -338,6 +352,35 @@ class Twin:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# "auto" turns retrieval off for a version whose scorecard measured it lowering the share read as the person
+# by more than this (one reply in 20 is 5 points).
+SHARE_DROP = 0.05
+
+
+def retrieval_by_default(twin: TwinConfig, version) -> bool:
+    """retrieval.default for one version: "auto" reads the version's scorecard (its retrieval part)."""
+    cfg = twin.retrieval
+    if not cfg.enabled or cfg.default == "off":
+        return False
+    if cfg.default == "on" or version is None:
+        return True
+    from doppel.evaluation.store import saved_scorecard
+
+    card = saved_scorecard(version)
+    measured = card.retrieval if card is not None else None
+    if measured is None or measured.skipped or measured.on is None or measured.off is None:
+        return True  # nothing measured against it
+    on, off = measured.on, measured.off
+    share_drop = (
+        on.share_as_person is not None
+        and off.share_as_person is not None
+        and off.share_as_person - on.share_as_person > SHARE_DROP
+    )
+    gain = measured.similarity_gain
+    less_similar = gain is not None and gain.high is not None and gain.high < 0
+    return not (share_drop or less_similar)
 
 
 class RemoteTwin:

@@ -123,13 +123,19 @@ def test_panza_person(make_settings, smollm2, database_url, shared_data):
 
 
 @pytest.mark.longrun
-def test_panza_person_with_retrieval(make_settings, smollm2, database_url, shared_data):
+@pytest.mark.parametrize("in_training", [False, True], ids=["answer-time-only", "trained-with-records"])
+def test_panza_person_with_retrieval(make_settings, smollm2, database_url, shared_data, in_training):
     """The scorecard's retrieval on/off comparison for a real person (numbers in the README's "Retrieval")."""
     settings = _kay_brown(make_settings, database_url, shared_data)
-    train_twin(settings)
+    twin = settings.twins[0]
+    retrieval = twin.retrieval.model_copy(update={"in_training": in_training})
+    settings = settings.model_copy(update={"twins": [twin.model_copy(update={"retrieval": retrieval})]})
+    outcome = train_twin(settings)
+    print(f"\nin_training={in_training}: {outcome.dataset.card.get('selection', {}).get('retrieval')}")
     r = evaluate_version(settings, parts=("style", "retrieval")).retrieval
     print(
-        f"\npanza kay_brown retrieval on/off: read as her {r.on.share_as_person} / {r.off.share_as_person}; "
+        f"\npanza kay_brown ({in_training=}) retrieval on/off: "
+        f"read as her {r.on.share_as_person} / {r.off.share_as_person}; "
         f"similarity {r.on.similarity} / {r.off.similarity} (on-off 95% {r.similarity_gain}); "
         f"{r.mean_sources} records per prompt, {r.retrieval_ms} ms; indexed {r.indexed}"
     )

@@ -178,3 +178,85 @@ def test_reciprocal_rank_fusion_rewards_agreement():
     vector, text = [hit("a"), hit("b"), hit("c")], [hit("c"), hit("d"), hit("b")]
     assert [h.key for h in fuse([vector, text], 3)] == ["c", "b", "a"]
     assert np.isclose(len(fuse([vector, []], 2)), 2)
+
+
+def test_training_with_retrieval_puts_only_other_training_records_in_the_prompts(
+    make_settings, tiny_model_dir, demo_db
+):
+    from doppel.dataset.examples import Example
+
+    settings = make_settings(
+        base_model={"name": str(tiny_model_dir)},
+        training={**FAST, "max_length": 256},
+        retrieval={**RETRIEVAL, "in_training": True, "min_similarity": 0.0},
+    )
+    outcome = train_twin(settings)
+    counts = outcome.dataset.card["selection"]["retrieval"]
+    # At 256 tokens, long emails leave no room: about 40% of the demo examples get records.
+    assert counts["train"]["with_records"] > 0.2 * counts["train"]["examples"] and counts["val"]["with_records"] > 0
+    index = dict(RecordIndex(Database(settings)).rows("allan-maverick"))
+    val_keys = {e.key for e in outcome.dataset.built.val}
+    val_texts = {index[k] for k in val_keys if k in index}
+    trained: list[Example] = outcome.dataset.train_examples + outcome.dataset.val_examples
+    grounded = [e for e in trained if "Things you wrote before" in e.messages[0]["content"]]
+    assert grounded
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    train_rows = {k: flat(b) for k, b in index.items() if k not in val_keys}
+    for example in grounded:
+        system = flat(example.messages[0]["content"])
+        # Never its own words, never a validation record's: checked where no other training record holds the
+        # same text (the demo's templated notes repeat whole sentences across records).
+        own = flat(example.target)[:120]
+        if not any(own in body for key, body in train_rows.items() if key != example.key):
+            assert own not in system
+        for text in val_texts:
+            piece = flat(text)[:120]
+            if len(piece) > 60 and not any(piece in body for body in train_rows.values()):
+                assert piece not in system
+    # The records took only the room the target left: no grounded example was cut to fit.
+    tokenized = {t.key: t for t in outcome.dataset.train + outcome.dataset.val}
+    assert not any(tokenized[e.key].truncated for e in grounded)
+
+
+def test_auto_turns_retrieval_off_for_a_version_whose_scorecard_measured_it_hurting(settings):
+    import json
+
+    from doppel.evaluation.store import SCORECARD_FILE, evaluation_dir
+    from doppel.twin import Twin, retrieval_by_default
+
+    version = train_twin(settings).version
+    twin = settings.twins[0]
+    assert twin.retrieval.default == "auto" and retrieval_by_default(twin, version)  # nothing measured yet
+    folder = evaluation_dir(version)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def measured(on_share: float, off_share: float, high: float) -> None:
+        card = {
+            "retrieval": {
+                "n": 32,
+                "on": {"share_as_person": on_share, "similarity": 0.5},
+                "off": {"share_as_person": off_share, "similarity": 0.55},
+                "similarity_gain": {"low": -0.1, "high": high, "significant": high < 0, "n": 32},
+            }
+        }
+        (folder / SCORECARD_FILE).write_text(json.dumps(card))
+
+    measured(0.56, 0.78, 0.01)  # a real person's numbers: 22 points fewer replies read as her
+    assert not retrieval_by_default(twin, version)
+    measured(0.78, 0.78, -0.006)  # the same share, but the similarity interval below zero
+    assert not retrieval_by_default(twin, version)
+    measured(0.80, 0.78, 0.05)  # no harm measured
+    assert retrieval_by_default(twin, version)
+
+    measured(0.56, 0.78, 0.01)
+    question = "A client wants a 30% discount on the annual plan. What do we do?"
+    with Twin.load(config=settings) as loaded:
+        assert not loaded.chat(question, max_tokens=4).sources  # off by default for this version...
+        assert loaded.chat(question, max_tokens=4, retrieval=True).sources  # ...and still there when asked for
+    on = settings.model_copy(
+        update={"twins": [twin.model_copy(update={"retrieval": twin.retrieval.model_copy(update={"default": "on"})})]}
+    )
+    assert retrieval_by_default(on.twins[0], version)
