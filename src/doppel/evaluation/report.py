@@ -456,7 +456,7 @@ def _retrieval(r: Retrieval | None) -> str:
             paired(r.decisions_paired),
         ],
         [
-            f"Fact test ({_num(r.facts)} questions: held-out deals' stage and amount)",
+            f"Fact test ({_num(r.facts)} questions on held-out records: {_fact_kinds(r)})",
             _pct(on.fact_accuracy),
             _pct(off.fact_accuracy),
             paired(r.facts_paired),
@@ -468,6 +468,11 @@ def _retrieval(r: Retrieval | None) -> str:
         f"{_num(r.retrieval_ms, 1)} ms per question (median). Only training-split rows are searched ({indexed} "
         f"indexed), never the question's own record. Rests on {_num(r.n)} held-out prompts.</p>"
     )
+
+
+def _fact_kinds(r: Retrieval) -> str:
+    names = {"stage": "deal stage", "amount": "deal amount", "counterpart": "who an email went to", "tag": "note tags"}
+    return ", ".join(f"{names.get(k, _e(k))} {_num(n)}" for k, n in r.fact_kinds.items()) or "none"
 
 
 def _human(h: Human | None) -> str:

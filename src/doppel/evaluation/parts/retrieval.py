@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 
 from doppel.evaluation.setup import EvaluationSetup
@@ -20,7 +21,7 @@ from doppel.evaluation.style import sample_fields
 from doppel.scorecard import Decisions, PairedTest, Retrieval, RetrievalArm
 
 TRAIN_ONLY = ("train",)
-MAX_FACT_DEALS = 20  # two questions each; enough to see a difference, bounded in time
+MAX_FACTS_PER_KIND = 15  # enough to see a difference, bounded in time
 FACT_TOKENS = 32
 
 
@@ -158,33 +159,64 @@ def _pick(backend, setup: EvaluationSetup, scenario, messages: list[dict], neutr
 
 
 def fact_questions(setup: EvaluationSetup) -> list[tuple[str, str, str, str]]:
-    """(record key, question, kind, expected) for held-out deals: their stage and their amount."""
+    """(record key, question, kind, expected) from held-out records: a deal's stage and amount, who an email
+    went to (its counterpart), a note's tags. Up to MAX_FACTS_PER_KIND of each kind."""
     from doppel.dataset.examples import split_of
 
-    questions = []
+    questions: list[tuple[str, str, str, str]] = []
+    per_kind: dict[str, int] = {}
+
+    def ask(key: str, question: str, kind: str, expected: str) -> None:
+        if expected and per_kind.get(kind, 0) < MAX_FACTS_PER_KIND:
+            per_kind[kind] = per_kind.get(kind, 0) + 1
+            questions.append((key, question, kind, expected))
+
     for record in setup.records:
-        if record.source != "deals" or split_of(record.group, setup.data.val_fraction) != "val":
+        if split_of(record.group, setup.data.val_fraction) != "val":
             continue
-        name = str(record.fields.get("deal_name") or "").strip()
-        if not name:
-            continue
-        stage = str(record.fields.get("deal_stage") or "").strip()
-        if stage:
-            questions.append((record.key, f"What stage is the {name} deal in?", "stage", stage))
-        if record.fields.get("deal_amount") is not None:
-            amount = float(record.fields["deal_amount"])
-            questions.append((record.key, f"How much is the {name} deal worth?", "amount", f"{amount:.0f}"))
-        if len(questions) >= 2 * MAX_FACT_DEALS:
-            break
+        fields = record.fields
+        if record.source == "deals":
+            name = str(fields.get("deal_name") or "").strip()
+            if name:
+                ask(record.key, f"What stage is the {name} deal in?", "stage", str(fields.get("deal_stage") or ""))
+                if fields.get("deal_amount") is not None:
+                    amount = f"{float(fields['deal_amount']):.0f}"
+                    ask(record.key, f"How much is the {name} deal worth?", "amount", amount)
+        elif record.source == "emails":
+            subject, to = str(fields.get("subject") or "").strip(), str(fields.get("recipient") or "").strip()
+            if subject and to:
+                ask(record.key, f'Who did you send the email "{subject}" to?', "counterpart", to)
+        elif record.source == "notes":
+            title, tags = str(fields.get("title") or "").strip(), [str(t) for t in fields.get("tags") or [] if t]
+            if title and tags:
+                ask(record.key, f'Which tags did you put on your note "{title}"?', "tag", ", ".join(tags))
     return questions
 
 
 def answered(reply: str, kind: str, expected: str) -> bool:
-    """Exact match, forgiving only form: the stage as a word (any case), the amount's digits (48,000 or 48000)."""
+    """Exact match, forgiving only form: the stage as a word (any case), the amount's digits (48,000 or 48000),
+    the counterpart by address, name or the address's name part, any one of a note's tags."""
     if kind == "amount":
         digits = re.sub(r"(?<=\d)[,\s.](?=\d{3}\b)", "", reply)
         return re.search(rf"(?<!\d){re.escape(expected)}(?!\d)", digits) is not None
-    return re.search(rf"(?<!\w){re.escape(expected.casefold())}(?!\w)", reply.casefold()) is not None
+    if kind == "counterpart":
+        from doppel.sources.parties import parse_parties
+
+        for party in parse_parties(expected):
+            # Its address, the address's name part, or every word of the name ("Dana Lee", "Lee, Dana").
+            spelled = [party.address, party.address.split("@")[0]] if party.address else []
+            if any(_word_in(w, reply) for w in spelled if len(w) >= 3):
+                return True
+            if party.name and all(_word_in(w, reply) for w in party.name):
+                return True
+        return False
+    if kind == "tag":
+        return any(_word_in(tag.strip(), reply) for tag in expected.split(",") if tag.strip())
+    return _word_in(expected, reply)
+
+
+def _word_in(value: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value.casefold())}(?!\w)", text.casefold()) is not None
 
 
 def _facts(setup: EvaluationSetup, ground: _Grounding, card: Retrieval) -> None:
@@ -202,6 +234,7 @@ def _facts(setup: EvaluationSetup, ground: _Grounding, card: Retrieval) -> None:
     from doppel.evaluation.baselines import mcnemar
 
     card.facts = len(questions)
+    card.fact_kinds = dict(Counter(kind for _, _, kind, _ in questions))
     card.on.fact_accuracy = rounded(sum(right_on) / len(right_on))
     card.off.fact_accuracy = rounded(sum(right_off) / len(right_off))
     card.facts_paired = _paired(mcnemar(right_on, right_off))
