@@ -197,6 +197,13 @@ class TrainingConfig(_Strict):
     learning_rate: float = Field(2e-4, gt=0, le=1.0)
     batch_size: int = Field(4, ge=1, le=1024, description="Examples per optimizer step (packed into one sequence).")
     max_length: int = Field(512, ge=16, le=131072, description="Tokens per example, prompt and answer together.")
+    pack_tokens: int = Field(
+        0,
+        ge=0,
+        le=1_048_576,
+        description="Token budget per optimizer step: as many examples as fit, packed first-fit "
+        "(0: batch_size examples per step). Training memory grows linearly with it.",
+    )
     max_steps: int = Field(0, ge=0, description="Stop after this many optimizer steps (0: run all epochs).")
     warmup_ratio: float = Field(0.05, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
@@ -216,6 +223,13 @@ class TrainingConfig(_Strict):
         "auto", description="'auto': 4-bit NF4 QLoRA on CUDA when bitsandbytes is installed, else none."
     )
     eval_batches: int = Field(0, ge=0, description="Cap on validation batches per evaluation (0: all).")
+    gpu_memory_limit: float = Field(
+        16.0,
+        gt=0,
+        le=4096,
+        description="GiB of GPU memory a run may plan to use; a run whose estimate is over it refuses to start "
+        "and says what to lower.",
+    )
     checkpoint_steps: int = Field(
         50, ge=0, description="Also checkpoint every this many steps, not only after each epoch (0: epochs only)."
     )
@@ -315,6 +329,13 @@ class EvaluationConfig(_Strict):
     )
     other_texts: int = Field(
         500, ge=5, description="Texts by other authors (same database) the authorship classifier learns from."
+    )
+    machine_texts: int = Field(
+        32,
+        ge=0,
+        le=10000,
+        description="Base-model replies to training prompts the authorship classifier learns as 'not the person' "
+        "beside other authors (0: people only).",
     )
     deal_scenarios: bool = Field(True, description="Also derive decisions from the person's closed held-out deals.")
     deal_outcomes: DealOutcomes = DealOutcomes()

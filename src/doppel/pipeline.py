@@ -53,6 +53,7 @@ from doppel.privacy.prepare import prepare_records
 from doppel.registry import Mode, Registry, Version
 from doppel.runs import PROGRESS_EVERY, RunProgress, cancel_requested, create_run, finish_run, run_lifecycle, update_run
 from doppel.sources import Record, read_records
+from doppel.training import memory
 from doppel.training.base_models import load_tokenizer, resolve_base_model
 from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
 from doppel.training.lora import add_lora, load_base
@@ -326,6 +327,7 @@ def _run(
 
     _stage("train", reporter, hooks)
     placement = choose_placement(cfg)
+    memory.guard(base.path, cfg, twin.lora.r, placement, local_only=base.local_only)
     model = add_lora(
         load_base(base, placement),
         twin.lora,

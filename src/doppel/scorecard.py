@@ -93,6 +93,7 @@ class Classifier(Part):
     twin: Voice | None = None
     base: Voice | None = None
     real: Voice | None = None
+    others: Voice | None = None  # other authors' texts it never trained on: taken for the person = false alarms
     trained_on: dict[str, int] | None = None
     masked: str | None = None
     skipped: str | None = None

@@ -8,7 +8,11 @@ the person's held-out emails. The margins are the issue's, not only the order:
 - val perplexity at most 0.8x the base model's;
 - the twin's replies read as the person at least 20 points more often than the base model's;
 - MiniLM similarity to the real replies above the base model's (relevance > 0);
-- at least 90% of the twin's replies distinct (a twin that learned one email fails).
+- at least 90% of the twin's replies distinct (a twin that learned one email fails);
+- and the judge itself: other people's texts it never trained on rarely taken for the person.
+
+The Enron person's similarity margin has never been significant on his 21 held-out emails: when it alone
+misses, the test reports an expected failure with the numbers (README "On real people"; issue 12).
 
 The schedules are the shortest that met the margins with room on 2 CPU cores
 (see the README's "On real people").
@@ -35,7 +39,9 @@ EVALUATION = {"style_examples": 16, "max_new_tokens": 64}
 RETRIEVAL = {"enabled": True}
 
 
-def _check_margins(label: str, outcome, card: Scorecard) -> None:
+def _check_margins(label: str, outcome, card: Scorecard, *, thin_similarity: str | None = None) -> None:
+    """Every margin; with ``thin_similarity`` (why), a similarity margin alone missed is an expected failure
+    reported with its numbers, not a pass: every other margin must still hold."""
     m = outcome.metrics
     fit, style = card.fit, card.style
     clf, distinct = style.classifier, style.distinct
@@ -47,21 +53,26 @@ def _check_margins(label: str, outcome, card: Scorecard) -> None:
         f"{style.share('twin')} / base {style.share('base')} / real {style.share('real')} "
         f"(n={clf.twin.n}, classifier on {clf.trained_on}); similarity twin {twin_sim} / base {base_sim} "
         f"(relevance {style.relevance}, 95% {style.relevance_interval}); distinct "
-        f"twin {distinct.twin} / base {distinct.base}; leak check {outcome.dataset.card['leak_check']}"
+        f"twin {distinct.twin} / base {distinct.base}; others it never saw taken for the person "
+        f"{clf.others.share_as_person if clf.others else None}; leak check {outcome.dataset.card['leak_check']}"
     )
     # Every example of the data set is in the person's retrieval index.
     counted = outcome.dataset.card["examples"]
     assert outcome.version.manifest["index"]["total"] == counted["train"] + counted["val"]
     assert clf.trained_on["others"] >= 100  # the contrast class: other people's mail in the same table
+    assert clf.trained_on["base_model"] == 32  # and the base model's own replies to training prompts
+    # The judge does not take just anyone for the person: other authors' texts it never saw rarely pass.
+    assert clf.others is not None and clf.others.n >= 20 and clf.others.share_as_person <= 0.2
     leak = outcome.dataset.card["leak_check"]
     assert leak["exact"] == 0 and leak["near"] == 0
     assert fit.val_perplexity <= 0.8 * fit.base_val_perplexity
     assert style.share("twin") >= style.share("base") + 0.20
-    assert twin_sim > base_sim and style.relevance > 0
     assert distinct.twin >= 0.9
+    if thin_similarity and not (twin_sim > base_sim and style.relevance > 0):
+        pytest.xfail(f"similarity twin {twin_sim} vs base {base_sim} ({style.relevance_interval}): {thin_similarity}")
+    assert twin_sim > base_sim and style.relevance > 0
 
 
-@pytest.mark.longrun
 def test_enron_person(make_settings, smollm2, database_url, shared_data):
     owner = "bill.rapp@enron.com"
     with psycopg.connect(database_url) as conn:
@@ -81,7 +92,13 @@ def test_enron_person(make_settings, smollm2, database_url, shared_data):
     assert outcome.dataset.card["per_source"]["emails"]["replies"] >= 25
     # Only his own words are targets: nothing written by others reaches an answer.
     assert all(e.source == "emails" for e in outcome.dataset.examples)
-    _check_margins("enron rapp-b", outcome, evaluate_version(settings, parts=("fit", "style")))
+    _check_margins(
+        "enron rapp-b",
+        outcome,
+        evaluate_version(settings, parts=("fit", "style")),
+        thin_similarity="on his 21 held-out emails the similarity difference has never been significant "
+        "(2026-12-01: +0.057, -0.033; before: -0.009, +0.013); issue 12 stays open on it",
+    )
 
 
 def _kay_brown(make_settings, database_url, shared_data):
@@ -107,12 +124,6 @@ def _kay_brown(make_settings, database_url, shared_data):
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the share-read-as-her margin is 20 points and the base model's share moves with each run's privacy "
-    "key (fresh fakes in prompts and texts): on 32 prompts 47% and 62% (twin 72% and 75%) in two runs of "
-    "2026-12-01, so the margin held in one; every other margin held in both (issue 12 stays open)",
-)
 def test_panza_person(make_settings, smollm2, database_url, shared_data):
     settings = _kay_brown(make_settings, database_url, shared_data)
     outcome = train_twin(settings)

@@ -78,6 +78,33 @@ def test_classifier_is_deterministic_for_a_seed(corpora):
     assert first == second
 
 
+def _model(rng: random.Random) -> str:
+    """How a chat model writes: neither Allan's nor Margaret's habits, closer to Allan's informality."""
+    topic = rng.choice(_TOPICS)
+    body = rng.choice(
+        [
+            f"Sure! Here's a quick update on {topic}. Overall, things are going well, and the team is on track.",
+            f"Great question! Regarding {topic}, here are a few key points to consider going forward.",
+            f"Absolutely. I'd be happy to help with {topic}. Let me know if you'd like more details!",
+        ]
+    )
+    return f"Hi there,\n\n{body}\n\nBest,\n[Your Name]"
+
+
+def test_machine_texts_teach_the_classifier_that_sounding_like_a_model_is_not_the_person(corpora):
+    model_train, model_test = _corpus(_model, 16, 5), _corpus(_model, 20, 6)
+    people_only = AuthorshipClassifier().fit(corpora["allan_train"], corpora["other_train"], seed=0)
+    with_model = AuthorshipClassifier().fit(
+        corpora["allan_train"], corpora["other_train"], seed=0, machine_texts=model_train
+    )
+    # Knowing only two people, the judge reads the model's texts as whichever it happens to resemble.
+    assert people_only.share_as_person(model_test) >= 0.3  # 45% with these seeds
+    assert with_model.share_as_person(model_test) <= 0.1
+    # ... and still tells the two people apart.
+    assert with_model.share_as_person(corpora["allan_test"]) >= 0.9
+    assert with_model.share_as_person(corpora["other_test"]) <= 0.1
+
+
 def test_classifier_refuses_too_few_texts(corpora):
     with pytest.raises(ValueError, match=r"at least \d+ person texts, got 2"):
         AuthorshipClassifier().fit(corpora["allan_train"][:2], corpora["other_train"])

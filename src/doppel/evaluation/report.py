@@ -266,7 +266,17 @@ def _style(style: Style | None) -> str:
         if clf.trained_on:
             caption += (
                 f" Classifier trained on {_num(clf.trained_on.get('person'))} of the person's texts"
-                f" and {_num(clf.trained_on.get('others'))} by others."
+                f" and {_num(clf.trained_on.get('others'))} by others"
+                + (
+                    f", and on {_num(clf.trained_on['base_model'])} replies of the base model as not the person."
+                    if clf.trained_on.get("base_model")
+                    else "."
+                )
+            )
+        if clf.others is not None:
+            caption += (
+                f" Texts by other people it never saw taken for the person: {_pct(clf.others.share_as_person)}"
+                f" of {clf.others.n} (false alarms)."
             )
         out += _figure(svg, caption)
 

@@ -91,6 +91,8 @@ class EvaluationSetup:
     protected: Protected | None = None  # the records before privacy, and the pseudonymiser the version used
     generated: Generated = field(default_factory=Generated)
     _classifier: tuple | None = None
+    # Other authors' texts kept out of the classifier's training: how often it takes them for the person.
+    others_held_out: list[str] = field(default_factory=list)
 
     def classifier(self):
         """(the authorship classifier or None when too few texts, what it was trained on); fitted once."""
@@ -167,12 +169,14 @@ def probes_for(twin: TwinConfig) -> list[str]:
 
 
 def _fit_classifier(setup: EvaluationSetup) -> tuple:
-    from doppel.evaluation.style import MIN_TEXTS_PER_SIDE, AuthorshipClassifier
+    from doppel.evaluation.style import MIN_TEXTS_PER_SIDE, AuthorshipClassifier, mask_prompt_words, prompt_text
     from doppel.sources.others import collect_others
 
-    person = [e.target for e in setup.built.train]
-    if len(person) > MAX_PERSON_TEXTS:
-        person = random.Random(setup.seed).sample(person, MAX_PERSON_TEXTS)
+    examples = list(setup.built.train)
+    if len(examples) > MAX_PERSON_TEXTS:
+        examples = random.Random(setup.seed).sample(examples, MAX_PERSON_TEXTS)
+    # Masked as the replies it will judge are (prompt words blanked), so a blank says nothing about who wrote it.
+    person = [mask_prompt_words(e.target, prompt_text(e.prompt_messages)) for e in examples]
     with setup.db.crm.connection() as conn:
         others = collect_others(
             conn, setup.twin, setup.twin.evaluation.other_texts, min_chars=setup.data.min_chars, seed=setup.seed
@@ -180,6 +184,12 @@ def _fit_classifier(setup: EvaluationSetup) -> tuple:
     if setup.protected is not None and setup.protected.pseudonymiser is not None:
         # Other authors' texts as the person's were trained on: fakes in both, so fakes tell nothing.
         others = [setup.protected.pseudonymiser.text(t, "others") for t in others]
+    # A tenth of the other authors' texts never trains the judge: its false-alarm rate on people it has not
+    # seen is reported beside the shares, so a judge that takes anyone for the person shows it.
+    if len(others) >= 10 * MIN_TEXTS_PER_SIDE:
+        others = random.Random(setup.seed).sample(others, len(others))
+        cut = len(others) // 10
+        setup.others_held_out, others = others[:cut], others[cut:]
     trained_on = {"person": len(person), "others": len(others)}
     if len(person) < MIN_TEXTS_PER_SIDE or len(others) < MIN_TEXTS_PER_SIDE:
         log.warning(
@@ -189,4 +199,29 @@ def _fit_classifier(setup: EvaluationSetup) -> tuple:
             MIN_TEXTS_PER_SIDE,
         )
         return None, trained_on
-    return AuthorshipClassifier().fit(person, others, seed=setup.seed), trained_on
+    machine = _machine_texts(setup)
+    if machine:
+        trained_on["base_model"] = len(machine)
+    return AuthorshipClassifier().fit(person, others, seed=setup.seed, machine_texts=machine), trained_on
+
+
+def _machine_texts(setup: EvaluationSetup) -> list[str]:
+    """The base model's replies to a sample of training prompts (never a held-out one), prompt words blanked:
+    what "written by a language model, not by the person" looks like for this person's kind of prompts."""
+    from doppel.evaluation.replies import generate_replies
+    from doppel.evaluation.style import MIN_TEXTS_PER_SIDE, mask_prompt_words, prompt_text
+
+    cfg = setup.twin.evaluation
+    fitting = [e for e in setup.built.train if setup.prompter.count(e.prompt_messages) <= setup.data.max_length - 16]
+    if cfg.machine_texts == 0 or len(fitting) < MIN_TEXTS_PER_SIDE:
+        return []
+    chosen = random.Random(setup.seed).sample(fitting, min(cfg.machine_texts, len(fitting)))
+    with setup.local.base_model_only():
+        replies = generate_replies(
+            setup.local.model,
+            setup.prompter,
+            [e.prompt_messages for e in chosen],
+            max_new_tokens=cfg.max_new_tokens,
+            batch_size=cfg.batch_size,
+        )
+    return [mask_prompt_words(t, prompt_text(e.prompt_messages)) for t, e in zip(replies.texts, chosen, strict=True)]

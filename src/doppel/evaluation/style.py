@@ -44,7 +44,20 @@ class AuthorshipClassifier:
     def __init__(self) -> None:
         self._pipeline: Pipeline | None = None
 
-    def fit(self, person_texts: Sequence[str], other_texts: Sequence[str], seed: int = 0) -> AuthorshipClassifier:
+    def fit(
+        self,
+        person_texts: Sequence[str],
+        other_texts: Sequence[str],
+        seed: int = 0,
+        machine_texts: Sequence[str] = (),
+    ) -> AuthorshipClassifier:
+        """Learn the person against other people and, when given, a language model's own writing.
+
+        The two "not the person" sources weigh half each, and the person as much as both: with people alone, a
+        model's fluent generic text falls wherever the people's styles happen to put it, and a base model that
+        never saw the person was read as them half the time. Machine texts teach the judge that sounding like a
+        model is not sounding like the person.
+        """
         for side, texts in (("person", person_texts), ("other", other_texts)):
             if len(texts) < MIN_TEXTS_PER_SIDE:
                 raise ValueError(
@@ -54,13 +67,20 @@ class AuthorshipClassifier:
             [
                 # char_wb keeps n-grams inside word boundaries; lowercase=False because casing is a habit.
                 ("tfidf", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False)),
-                # balanced: the person usually has far fewer texts than "everyone else".
-                ("logreg", LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)),
+                # Weighted (below): the person usually has far fewer texts than "everyone else".
+                ("logreg", LogisticRegression(max_iter=2000, random_state=seed)),
             ]
         )
-        texts = list(person_texts) + list(other_texts)
-        labels = [1] * len(person_texts) + [0] * len(other_texts)
-        pipeline.fit(texts, labels)
+        sides = [(person_texts, 1, 1.0), (other_texts, 0, 0.5 if machine_texts else 1.0), (machine_texts, 0, 0.5)]
+        texts, labels, weights = [], [], []
+        total = len(person_texts) + len(other_texts) + len(machine_texts)
+        for side_texts, label, share in sides:
+            if not side_texts:
+                continue
+            texts += list(side_texts)
+            labels += [label] * len(side_texts)
+            weights += [share * total / (2 * len(side_texts))] * len(side_texts)
+        pipeline.fit(texts, labels, logreg__sample_weight=weights)
         self._pipeline = pipeline
         return self
 
@@ -108,6 +128,13 @@ def mask_prompt_words(text: str, prompt: str) -> str:
     if not given:
         return text
     return _WORD.sub(lambda m: MASK if m.group().casefold() in given else m.group(), text)
+
+
+def prompt_text(messages) -> str:
+    """Everything the writer was shown, the system message included: it names the person, and a base model
+    told "You are Kay Brown" writes "I'm Kay Brown", which the classifier would otherwise credit as her
+    sign-off (on the Panza person that alone lifted the base model from 56% to 81% read as her)."""
+    return "\n".join(m["content"] for m in messages)
 
 
 # "don't", "I'm", "we'll", "it's"... An 's only after words that cannot own things, so "Thursday's" is no contraction.

@@ -18,7 +18,8 @@ from typing import Protocol
 import torch
 
 from doppel.config import TrainingConfig
-from doppel.dataset.packing import batches, steps_per_epoch
+from doppel.dataset.packing import pack as make_pack
+from doppel.dataset.packing import plan
 from doppel.dataset.tokenize import TokenizedExample
 from doppel.training import checkpoints
 from doppel.training.loss import pack_loss
@@ -118,11 +119,18 @@ def fit(
     """
     callbacks = callbacks or NullCallbacks()
     torch.manual_seed(cfg.seed)
-    spe = steps_per_epoch(len(train), cfg.batch_size)
-    total_steps = spe * cfg.epochs
+    lengths = [len(e) for e in train]
+
+    def epoch_plan(epoch: int) -> list[list[int]]:
+        # Fixed by the seed and the epoch, so a resumed run sees the same packs in the same order.
+        return plan(lengths, cfg.batch_size, seed=cfg.seed + epoch, pack_tokens=cfg.pack_tokens)
+
+    # With a token budget the number of packs can differ a little from one epoch's shuffle to the next.
+    per_epoch = [len(epoch_plan(e)) for e in range(cfg.epochs)]
+    total_steps = sum(per_epoch)
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
-    epochs = math.ceil(total_steps / spe)
+    epochs = next(e + 1 for e in range(cfg.epochs) if sum(per_epoch[: e + 1]) >= total_steps)
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
@@ -162,14 +170,14 @@ def fit(
     model.train()
     step_started = time.perf_counter()
     for epoch in range(start_epoch, epochs):
-        for index, pack in enumerate(batches(train, cfg.batch_size, seed=cfg.seed + epoch)):
+        for index, indices in enumerate(epoch_plan(epoch)):
             if index < skip:  # done before the checkpoint we resumed from
                 continue
             if result.steps >= total_steps:
                 break
             if should_stop is not None and should_stop():
                 raise TrainingCancelled(f"cancelled at step {result.steps}/{total_steps}")
-            pack = pack.to(placement.device)
+            pack = make_pack([train[i] for i in indices]).to(placement.device)
             with placement.autocast():
                 loss_sum, n = pack_loss(model, pack)
             loss = loss_sum / max(n, 1)

@@ -9,16 +9,27 @@ import torch
 
 from doppel.config import LoraConfig
 from doppel.training.base_models import ResolvedBase
+from doppel.training.dropout import use_byte_dropout
 from doppel.training.placement import Placement
 
 log = logging.getLogger(__name__)
 
 
 def load_base(base: ResolvedBase, placement: Placement | None = None):
-    """The base model on its device; 4-bit when the placement says so (CUDA only)."""
-    from transformers import AutoModelForCausalLM
+    """The base model on its device; 4-bit when the placement says so (CUDA only).
+
+    A model for training (a placement given) attends per example within a pack
+    (``training.attention``): memory linear in the pack, not quadratic.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from doppel.training import attention
 
     kwargs: dict = {"local_files_only": base.local_only, "attn_implementation": "sdpa"}
+    if placement is not None and attention.supports(
+        AutoConfig.from_pretrained(base.path, local_files_only=base.local_only)
+    ):
+        kwargs["attn_implementation"] = attention.register()
     if placement is not None and placement.quantization == "nf4":
         from transformers import BitsAndBytesConfig
 
@@ -30,12 +41,28 @@ def load_base(base: ResolvedBase, placement: Placement | None = None):
         )
         kwargs["device_map"] = {"": 0}
     else:
-        # Master weights stay fp32: LoRA's small updates vanish in bf16 weights.
+        # fp32 on load: LoRA's weights (added later) must train in fp32, small updates vanish in bf16; the
+        # frozen matrices go to the autocast dtype below.
         kwargs["dtype"] = torch.float32
     model = AutoModelForCausalLM.from_pretrained(base.path, **kwargs)
     if placement is not None and placement.quantization is None:
+        if placement.autocast_dtype is not None:
+            _frozen_in(model, placement.autocast_dtype)
         model.to(placement.device)
     return model
+
+
+def _frozen_in(model, dtype: torch.dtype) -> None:
+    """The base model's matrices (linear layers, embeddings) stored in the autocast dtype.
+
+    They never train, so fp32 buys nothing, and under autocast every matmul
+    would cast its fp32 weight down again on every forward: on a 2-core CPU
+    that copying was a fifth of a training step. Norm weights stay fp32, and
+    LoRA's matrices (added after this, and trained) stay fp32 too.
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear | torch.nn.Embedding):
+            module.to(dtype)
 
 
 def add_lora(model, cfg: LoraConfig, *, quantized: bool = False, from_adapter: Path | None = None):
@@ -46,7 +73,9 @@ def add_lora(model, cfg: LoraConfig, *, quantized: bool = False, from_adapter: P
     if quantized:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     if from_adapter is not None:
-        return PeftModel.from_pretrained(model, str(from_adapter), is_trainable=True)
+        model = PeftModel.from_pretrained(model, str(from_adapter), is_trainable=True)
+        use_byte_dropout(model)
+        return model
     peft_cfg = PeftLoraConfig(
         r=cfg.r,
         lora_alpha=cfg.alpha,
@@ -55,6 +84,7 @@ def add_lora(model, cfg: LoraConfig, *, quantized: bool = False, from_adapter: P
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(model, peft_cfg)
+    use_byte_dropout(model)
     trainable, total = model.get_nb_trainable_parameters()
     log.info("LoRA r=%d alpha=%d: %s trainable of %s parameters", cfg.r, cfg.alpha, f"{trainable:,}", f"{total:,}")
     return model

@@ -83,9 +83,9 @@ def _generate(setup: EvaluationSetup, conversations: list[list[dict]], max_new_t
 
 
 def _style(setup: EvaluationSetup, ground: _Grounding, style_pairs: Sequence[dict], card: Retrieval) -> None:
-    from doppel.evaluation.parts.style import prompt_text, style_prompts
+    from doppel.evaluation.parts.style import style_prompts
     from doppel.evaluation.similarity import Embedder, pairwise_similarity
-    from doppel.evaluation.style import mask_prompt_words
+    from doppel.evaluation.style import mask_prompt_words, prompt_text
 
     cfg = setup.twin.evaluation
     chosen = style_prompts(setup.built, setup.prompter, setup.data.max_length, cfg.style_examples)

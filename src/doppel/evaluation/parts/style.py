@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from doppel.evaluation.setup import EvaluationSetup
 from doppel.evaluation.stats import distinct_share, mean_block, paired_interval, rounded, rounded_values
-from doppel.evaluation.style import sample_fields
+from doppel.evaluation.style import prompt_text, sample_fields
 from doppel.scorecard import (
     Classifier,
     Distinct,
@@ -72,7 +72,9 @@ def run(setup: EvaluationSetup) -> StyleResult:
     setup.generated.add(twin_replies)
     real = [e.target for e in chosen]
     prompts = [prompt_text(e.prompt_messages) for e in chosen]
-    style = score(classifier, trained_on, real, twin_replies.texts, base_replies.texts, prompts)
+    style = score(
+        classifier, trained_on, real, twin_replies.texts, base_replies.texts, prompts, others=setup.others_held_out
+    )
     pairs = [
         {
             "pair_id": hashlib.sha256(e.key.encode()).hexdigest()[:12],
@@ -98,15 +100,18 @@ def style_prompts(built, prompter, max_length: int, limit: int) -> list:
     return fitting[:limit]
 
 
-def prompt_text(messages) -> str:
-    """Everything the writer was shown, the system message included: it names the person, and a base model
-    told "You are Kay Brown" writes "I'm Kay Brown", which the classifier would otherwise credit as her
-    sign-off (on the Panza person that alone lifted the base model from 56% to 81% read as her)."""
-    return "\n".join(m["content"] for m in messages)
-
-
-def score(classifier, trained_on: dict, real: list[str], twin: list[str], base: list[str], prompts: list[str]) -> Style:
-    """The style block for replies already written: classifier shares, similarity, distinctness and habits."""
+def score(
+    classifier,
+    trained_on: dict,
+    real: list[str],
+    twin: list[str],
+    base: list[str],
+    prompts: list[str],
+    *,
+    others: list[str] = (),
+) -> Style:
+    """The style block for replies already written: classifier shares, similarity, distinctness and habits.
+    ``others``: other authors' texts the classifier never saw (its false-alarm rate)."""
     from doppel.evaluation.similarity import Embedder, pairwise_similarity
     from doppel.evaluation.style import habit_distance, mask_prompt_words, surface_habits
 
@@ -120,6 +125,7 @@ def score(classifier, trained_on: dict, real: list[str], twin: list[str], base: 
             twin=judged(twin),
             base=judged(base),
             real=judged(real),
+            others=Voice(**rounded_values(classifier.summary(list(others)))) if others else None,
             trained_on=trained_on,
             # Content words of each prompt are blanked before judging: copying them is not style.
             masked="prompt words",
