@@ -31,7 +31,8 @@ Also printed: this machine's bf16 matmul peak (a 2048² matmul loop) and each si
 of it, at 6 FLOP per parameter per position (the usual estimate for a forward and backward pass).
 
 ``--memory``: for each budget, a fresh process packs examples up to the budget and runs two training
-steps; peak RSS per budget, for doppel's per-example attention and for the block (L×L) mask it replaced.
+steps; peak RSS per budget, for doppel's per-example attention (with and without gradient checkpointing)
+and for the block (L×L) mask it replaced. A side that runs out of memory shows as failed.
 """
 
 from __future__ import annotations
@@ -247,30 +248,56 @@ def _count_params(base):
     return list(model.parameters())
 
 
+def _available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return float("inf")
+
+
 def memory(args) -> None:
-    """Peak RSS of two training steps at each budget, each in a fresh process."""
+    """Peak RSS of two training steps at each budget, each in a fresh process.
+
+    A side whose need, projected from its previous budget (linearly for per-example attention, by the square
+    for the block mask: upper bounds), is over the memory available is skipped rather than left to the OOM
+    killer."""
     rows = []
+    last: dict[str, tuple[int, float]] = {}
     for budget in args.budgets:
-        for attention in ("per-example", "block mask"):
-            if attention == "block mask" and budget > 8192:
-                rows.append((budget, attention, None, "skipped: the L×L masks alone would need tens of GB"))
-                continue
+        for attention in ("per-example", "per-example, checkpointed", "block mask"):
+            if attention in last:
+                before, peak = last[attention]
+                power = 2 if attention == "block mask" else 1
+                projected = peak * (budget / before) ** power
+                if projected > 0.9 * _available_mib():
+                    rows.append(
+                        (
+                            budget,
+                            attention,
+                            None,
+                            f"skipped: about {projected / 1024:.0f} GiB projected from "
+                            f"{before} tokens, {_available_mib() / 1024:.0f} GiB available",
+                        )
+                    )
+                    continue
             child = [sys.executable, __file__, "--memory-child", str(budget), "--attention", attention]
             if args.shared:
                 child += ["--shared", str(args.shared)]
             done = subprocess.run(child, capture_output=True, text=True, check=False)
             line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
             if done.returncode != 0 or not line.startswith("{"):
-                rows.append((budget, attention, None, f"failed: {done.stderr.strip().splitlines()[-1:]}"))
+                rows.append((budget, attention, None, f"failed (exit {done.returncode})"))
                 continue
-            rows.append((budget, attention, json.loads(line), ""))
+            got = json.loads(line)
+            last[attention] = (budget, got["peak_mib"])
+            rows.append((budget, attention, got, ""))
     print("\npeak memory of two training steps (fresh process each; SmolLM2-135M, LoRA r16)")
-    print(f"{'pack tokens':>12} {'attention':>12} {'peak RSS MiB':>13} {'s/step':>8}")
+    print(f"{'pack tokens':>12} {'attention':>26} {'peak RSS MiB':>13} {'s/step':>8}")
     for budget, attention, got, note in rows:
         if got is None:
-            print(f"{budget:>12} {attention:>12} {'-':>13} {'-':>8}  {note}")
+            print(f"{budget:>12} {attention:>26} {'-':>13} {'-':>8}  {note}")
         else:
-            print(f"{budget:>12} {attention:>12} {got['peak_mib']:>13.0f} {got['seconds_per_step']:>8.2f}")
+            print(f"{budget:>12} {attention:>26} {got['peak_mib']:>13.0f} {got['seconds_per_step']:>8.2f}")
 
 
 def memory_child(args) -> None:
@@ -282,7 +309,7 @@ def memory_child(args) -> None:
     home = args.home or Path(os.environ.get("DOPPEL_HOME", "~/.doppel")).expanduser()
     train, _, twin, base = person_examples(home, shared_folder(args.shared), 512)
     placement = choose_placement(twin.training)
-    model = add_lora(load_base(base, placement), twin.lora)
+    model = add_lora(load_base(base, placement), twin.lora, checkpointing=args.attention.endswith("checkpointed"))
     if args.attention == "block mask":
         model.base_model.model.set_attn_implementation("sdpa")
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)

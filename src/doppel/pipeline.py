@@ -333,6 +333,7 @@ def _run(
         twin.lora,
         quantized=placement.quantization is not None,
         from_adapter=final.adapter_dir if mode == "incremental" else None,
+        checkpointing=memory.checkpointing(cfg, placement),
     )
     checkpoint_dir = run_dir(settings, twin.name, run_id) / "checkpoints"
     result = fit(

@@ -176,3 +176,21 @@ def test_the_loss_in_chunks_equals_the_loss_in_one_pass_with_the_same_gradients(
     assert n1 == n2 == sum(e.n_target for e in exs)  # every supervised token counted once
     assert abs(one - chunked) < 1e-3 * abs(one)
     assert torch.allclose(g1, g2, atol=1e-5)
+
+
+def test_gradient_checkpointing_gives_the_same_lora_gradients():
+    from doppel.config import LoraConfig
+    from doppel.training.lora import add_lora
+    from doppel.training.loss import pack_loss
+
+    p = pack(examples([30, 22, 41]))
+    grads = []
+    for checkpointing in (False, True):
+        torch.manual_seed(3)
+        model = add_lora(packed_attention_model(), LoraConfig(r=4, alpha=8, dropout=0.0), checkpointing=checkpointing)
+        model.train()
+        assert model.get_base_model().is_gradient_checkpointing is checkpointing
+        loss, _ = pack_loss(model, p)
+        loss.backward()
+        grads.append(torch.cat([q.grad.flatten() for n, q in model.named_parameters() if "lora_B" in n]))
+    assert grads[0].abs().sum() > 0 and torch.allclose(grads[0], grads[1], atol=1e-5)

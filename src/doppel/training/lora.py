@@ -65,13 +65,28 @@ def _frozen_in(model, dtype: torch.dtype) -> None:
             module.to(dtype)
 
 
-def add_lora(model, cfg: LoraConfig, *, quantized: bool = False, from_adapter: Path | None = None):
-    """A trainable LoRA adapter on ``model``: new (from ``cfg``), or continuing a saved one."""
+def add_lora(
+    model,
+    cfg: LoraConfig,
+    *,
+    quantized: bool = False,
+    from_adapter: Path | None = None,
+    checkpointing: bool | None = None,
+):
+    """A trainable LoRA adapter on ``model``: new (from ``cfg``), or continuing a saved one.
+
+    ``checkpointing``: recompute each decoder layer in the backward pass instead of keeping its activations
+    (memory per position falls to the layer inputs); None means on for a quantized model only.
+    """
     from peft import LoraConfig as PeftLoraConfig
     from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 
+    checkpointing = quantized if checkpointing is None else checkpointing
     if quantized:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
+    elif checkpointing:
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()  # the frozen embeddings' output must carry gradients for the recompute
     if from_adapter is not None:
         model = PeftModel.from_pretrained(model, str(from_adapter), is_trainable=True)
         use_byte_dropout(model)

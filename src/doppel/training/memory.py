@@ -106,6 +106,13 @@ def check(
     return got
 
 
+def checkpointing(cfg, placement) -> bool:
+    """Whether a run recomputes layers in the backward pass (``training.gradient_checkpointing``)."""
+    if cfg.gradient_checkpointing == "auto":
+        return placement.quantization is not None
+    return cfg.gradient_checkpointing == "on"
+
+
 def guard(base_path: str, cfg, lora_r: int, placement, *, local_only: bool = True) -> MemoryEstimate | None:
     """Refuse a CUDA run whose estimate is over ``cfg.gpu_memory_limit``; None on a CPU (nothing to guard)."""
     if placement.device != "cuda":
@@ -120,6 +127,6 @@ def guard(base_path: str, cfg, lora_r: int, placement, *, local_only: bool = Tru
         tokens=tokens,
         lora_r=lora_r,
         quantized=quantized,
-        checkpointing=quantized,  # the QLoRA path turns gradient checkpointing on (training.lora.add_lora)
+        checkpointing=checkpointing(cfg, placement),
         limit_gib=cfg.gpu_memory_limit,
     )
