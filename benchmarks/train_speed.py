@@ -312,6 +312,7 @@ def memory_child(args) -> None:
     model = add_lora(load_base(base, placement), twin.lora, checkpointing=args.attention.endswith("checkpointed"))
     if args.attention == "block mask":
         model.base_model.model.set_attn_implementation("sdpa")
+    model.train()  # as fit() does: dropout on, and checkpointing only acts in training mode
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     chosen, used, i = [], 0, 0
     while used + len(train[i % len(train)]) <= args.memory_child:
