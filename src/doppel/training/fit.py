@@ -120,13 +120,10 @@ def fit(
     callbacks = callbacks or NullCallbacks()
     torch.manual_seed(cfg.seed)
     lengths = [len(e) for e in train]
-
-    def epoch_plan(epoch: int) -> list[list[int]]:
-        # Fixed by the seed and the epoch, so a resumed run sees the same packs in the same order.
-        return plan(lengths, cfg.batch_size, seed=cfg.seed + epoch, pack_tokens=cfg.pack_tokens)
-
-    # With a token budget the number of packs can differ a little from one epoch's shuffle to the next.
-    per_epoch = [len(epoch_plan(e)) for e in range(cfg.epochs)]
+    # Each epoch's packs, fixed by the seed and the epoch, so a resumed run sees the same packs in the same
+    # order. With a token budget their number can differ a little from one epoch's shuffle to the next.
+    plans = [plan(lengths, cfg.batch_size, seed=cfg.seed + e, pack_tokens=cfg.pack_tokens) for e in range(cfg.epochs)]
+    per_epoch = [len(p) for p in plans]
     total_steps = sum(per_epoch)
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
@@ -170,7 +167,7 @@ def fit(
     model.train()
     step_started = time.perf_counter()
     for epoch in range(start_epoch, epochs):
-        for index, indices in enumerate(epoch_plan(epoch)):
+        for index, indices in enumerate(plans[epoch]):
             if index < skip:  # done before the checkpoint we resumed from
                 continue
             if result.steps >= total_steps:

@@ -21,15 +21,11 @@ def load_base(base: ResolvedBase, placement: Placement | None = None):
     A model for training (a placement given) attends per example within a pack
     (``training.attention``): memory linear in the pack, not quadratic.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
     from doppel.training import attention
 
     kwargs: dict = {"local_files_only": base.local_only, "attn_implementation": "sdpa"}
-    if placement is not None and attention.supports(
-        AutoConfig.from_pretrained(base.path, local_files_only=base.local_only)
-    ):
-        kwargs["attn_implementation"] = attention.register()
     if placement is not None and placement.quantization == "nf4":
         from transformers import BitsAndBytesConfig
 
@@ -45,6 +41,8 @@ def load_base(base: ResolvedBase, placement: Placement | None = None):
         # frozen matrices go to the autocast dtype below.
         kwargs["dtype"] = torch.float32
     model = AutoModelForCausalLM.from_pretrained(base.path, **kwargs)
+    if placement is not None and attention.supports(model.config):
+        model.set_attn_implementation(attention.register())
     if placement is not None and placement.quantization is None:
         if placement.autocast_dtype is not None:
             _frozen_in(model, placement.autocast_dtype)
