@@ -117,6 +117,20 @@ def median(samples: Samples, side: str, key: str) -> float:
     return statistics.median(samples[side][key])
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), interpolating between the two nearest samples (numpy's default).
+
+    With few samples a high percentile is close to the max: a p95 of 20 samples lies between the two largest.
+    """
+    if not values:
+        raise ValueError("no samples")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def _ratio(base: float, value: float, metric: Metric) -> float:
     if metric.higher_is_better:
         return value / base if base else float("inf")

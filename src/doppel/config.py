@@ -274,6 +274,23 @@ class IncrementalConfig(_Strict):
     learning_rate: float | None = Field(None, gt=0, le=1.0, description="Default: training.learning_rate.")
 
 
+class PreferenceConfig(_Strict):
+    """`doppel train --preference`: DPO on feedback pairs (edits, reviews), continuing from final's adapter."""
+
+    epochs: int = Field(3, ge=1, le=50, description="Passes over the preference pairs.")
+    learning_rate: float = Field(1e-4, gt=0, le=1.0, description="AdamW learning rate of the adapter.")
+    beta: float = Field(
+        0.1, gt=0, le=10.0, description="DPO's beta: how far the twin may move from final to prefer the chosen replies."
+    )
+    replay_weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the replayed ordinary examples' loss (one per pair per step): the twin does not drift.",
+    )
+    min_pairs: int = Field(1, ge=1, description="Fewest training pairs a preference run needs; fewer: no version.")
+
+
 class PromotionConfig(_Strict):
     """The gate a new version passes to become final."""
 
@@ -360,9 +377,10 @@ class EvaluationConfig(_Strict):
 class InferenceConfig(_Strict):
     """How the twin answers: which backend serves it and how ``decide`` abstains."""
 
-    backend: Literal["transformers", "llamacpp", "ollama", "openai"] = Field(
-        "transformers",
-        description="transformers: in-process base + adapter (CPU or GPU); llamacpp: the GGUF in-process; "
+    backend: Literal["auto", "transformers", "llamacpp", "ollama", "openai"] = Field(
+        "auto",
+        description="auto: llamacpp on a machine without CUDA when llama_cpp imports and can serve the version, "
+        "else transformers; transformers: in-process base + adapter (CPU or GPU); llamacpp: the GGUF in-process; "
         "ollama: Ollama host(s) over HTTP; openai: any OpenAI-compatible server (vLLM, llama.cpp server).",
     )
     hosts: list[str] = Field(
@@ -486,6 +504,7 @@ class TwinConfig(_Strict):
     lora: LoraConfig = LoraConfig()
     training: TrainingConfig = TrainingConfig()
     incremental: IncrementalConfig = IncrementalConfig()
+    preference: PreferenceConfig = PreferenceConfig()
     promotion: PromotionConfig = PromotionConfig()
     inference: InferenceConfig = InferenceConfig()
     export: ExportConfig = ExportConfig()
@@ -516,8 +535,13 @@ class ScheduleConfig(_Strict):
     incremental: str = Field("0 3 * * *", description="Daily incremental run: new records since final.")
     full: str = Field("0 3 * * 0", description="Weekly full retrain from the base model (Sunday).")
     evaluation: str = Field("0 4 1 * *", description="Monthly evaluation of final.")
+    preference: str = Field(
+        "",
+        description="Preference run on the feedback pairs (DPO from final), e.g. '0 2 * * 6'; empty: off. A run "
+        "with no pairs makes no version.",
+    )
 
-    @field_validator("incremental", "full", "evaluation")
+    @field_validator("incremental", "full", "evaluation", "preference")
     @classmethod
     def _cron(cls, value: str) -> str:
         return _check_cron(value)
@@ -542,6 +566,13 @@ class ServiceConfig(_Strict):
     max_attempts: int = Field(3, ge=1, description="Runs of one job (first + resumes after a dead worker).")
     cancel_grace_seconds: float = Field(
         30.0, ge=0, description="After a cancel, how long before the process is killed."
+    )
+    gpus: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes one training run uses on a worker's node (`doppel worker --gpus N`): above 1 the "
+        "run is launched with torchrun and trains with DDP, one process per GPU (gloo processes on a CPU node).",
     )
 
     @field_validator("tokens", "admin_tokens")

@@ -72,6 +72,25 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.reviews (
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (twin, version, pair_id, reviewer)
 );
+-- Feedback on the twin's replies from any face: a rating, or an edit into what the person would have said.
+-- as_person: the edit is the person's own words (set by the person or an admin only); learned_in: the version
+-- whose preference training used it.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.feedback (
+    id          BIGSERIAL PRIMARY KEY,
+    twin        TEXT NOT NULL,
+    version     TEXT,
+    messages    JSONB NOT NULL,
+    reply       TEXT NOT NULL,
+    rating      SMALLINT CHECK (rating BETWEEN 1 AND 10),
+    edited      TEXT,
+    as_person   BOOLEAN NOT NULL DEFAULT false,
+    reviewer    TEXT NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'api',
+    learned_in  TEXT,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CHECK (rating IS NOT NULL OR edited IS NOT NULL)
+);
+CREATE INDEX IF NOT EXISTS feedback_twin_created ON {SCHEMA}.feedback (twin, created_at DESC);
 -- Forget requests: records matching one are left out of every data set (and index) from then on.
 -- twin NULL: every twin. The value is what was asked to be forgotten, kept so new records keep matching.
 CREATE TABLE IF NOT EXISTS {SCHEMA}.forget_requests (

@@ -84,6 +84,26 @@ def _gpu() -> Check:
     return Check("gpu", "warn", f"no CUDA GPU: training runs on CPU in {precision}; fine for small models")
 
 
+def _serving(settings: Settings) -> list[Check]:
+    """Which backend serves each twin here: ``auto`` depends on the machine (CUDA, llama_cpp), so say what it is."""
+    from doppel.inference.backends import auto_choice, cuda_available, llama_cpp_can_serve
+
+    checks = []
+    for twin in settings.twins:
+        kind, name = twin.inference.backend, f"{twin.name}: serving"
+        if kind == "auto":
+            choice = auto_choice(twin)
+            slow = choice.kind == "transformers" and not cuda_available()
+            detail = f"auto: {choice.kind} ({choice.reason})"
+            # transformers on a CPU replies about 5x slower than llama.cpp: worth a warning, not a failure.
+            checks.append(Check(name, "warn" if slow else "ok", detail))
+        elif kind == "llamacpp" and (problem := llama_cpp_can_serve(twin)):
+            checks.append(Check(name, "fail", f"llamacpp: {problem}"))
+        else:
+            checks.append(Check(name, "ok", kind))
+    return checks
+
+
 def _disk(settings: Settings) -> Check:
     settings.home.mkdir(parents=True, exist_ok=True)
     free_gb = shutil.disk_usage(settings.home).free / 2**30
@@ -134,5 +154,6 @@ def run_checks(settings: Settings) -> list[Check]:
         checks += _tables(settings, db)
         checks += _retrieval(settings, db)
     checks += _base_models(settings)
+    checks += _serving(settings)
     checks += [_gpu(), _converter(settings), _disk(settings), _memory()]
     return checks

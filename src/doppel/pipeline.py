@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import random
 import shutil
 import time
@@ -53,7 +52,7 @@ from doppel.privacy.prepare import prepare_records
 from doppel.registry import Mode, Registry, Version
 from doppel.runs import PROGRESS_EVERY, RunProgress, cancel_requested, create_run, finish_run, run_lifecycle, update_run
 from doppel.sources import Record, read_records
-from doppel.training import memory
+from doppel.training import distributed, memory
 from doppel.training.base_models import load_tokenizer, resolve_base_model
 from doppel.training.fit import Callbacks, FitResult, StepInfo, TrainingCancelled, fit
 from doppel.training.lora import add_lora, load_base
@@ -209,7 +208,8 @@ def train_twin(
     twin = settings.twin(twin_name)
     changes = override_changes(overrides)
     cfg = resolve_training(twin, changes, settings.home)
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # All cores, or under torchrun on CPUs, this process's share of them.
+    torch.set_num_threads(distributed.threads_per_process())
     db = db or Database(settings)
     db.ensure_schema()
     params = {"mode": mode, **changes}
@@ -265,6 +265,8 @@ def _run(
 
     registry = Registry(settings.resolved_models_dir)
     final = registry.final(twin.name)
+    if mode == "preference" and final is None:
+        raise PreferenceError(f"twin {twin.name} has no final version to improve: train one first (doppel train)")
     if mode == "incremental" and final is None:
         log.info("twin %s has no final version yet: training from the base model instead", twin.name)
         mode = "full"
@@ -288,6 +290,11 @@ def _run(
     built = _examples(records, twin, cfg, final)
     check_usable(built, twin.name)
     val_examples = fixed_val_set(built.val, twin.promotion.gate_examples)
+    if mode == "preference":
+        return _run_preference(
+            settings, twin, cfg, db, run_id, reporter, hooks, promote, started, base, tokenizer, registry, final,
+            records, built, val_examples, privacy.to_dict(),
+        )  # fmt: skip
 
     if mode == "incremental":
         new, old = split_new(built, final.manifest.get("data_until", {}))
@@ -328,14 +335,20 @@ def _run(
     _stage("train", reporter, hooks)
     placement = choose_placement(cfg)
     memory.guard(base.path, cfg, twin.lora.r, placement, local_only=base.local_only)
+    from_adapter = final.adapter_dir if mode == "incremental" else None
+    checkpointing = memory.checkpointing(cfg, placement)
+    checkpoint_dir = run_dir(settings, twin.name, run_id) / "checkpoints"
+    # Under torchrun: the other ranks load the same model and train their share of each step with us.
+    distributed.share(
+        distributed.TrainSpec(base, twin.lora, cfg, dataset.train, from_adapter, checkpointing, checkpoint_dir)
+    )
     model = add_lora(
         load_base(base, placement),
         twin.lora,
         quantized=placement.quantization is not None,
-        from_adapter=final.adapter_dir if mode == "incremental" else None,
-        checkpointing=memory.checkpointing(cfg, placement),
+        from_adapter=from_adapter,
+        checkpointing=checkpointing,
     )
-    checkpoint_dir = run_dir(settings, twin.name, run_id) / "checkpoints"
     result = fit(
         model,
         dataset.train,
@@ -371,6 +384,7 @@ def _run(
         manifest=manifest,
         parent=parent,
     )
+    prepare_serving(twin, version)
     promoted = gate["passed"] if promote is None else promote
     if promote is None and gate["passed"] and twin.promotion.needs_scorecard:
         # The thresholds name scorecard numbers: score the candidate before it can become final.
@@ -387,6 +401,222 @@ def _run(
     if promoted and "scorecard" in gate:
         message += "; scorecard thresholds met"
     return TrainOutcome(run_id, mode, version, promoted, message, metrics, dataset, result)
+
+
+class PreferenceError(ValueError):
+    """A preference run that cannot start (no final version to continue from)."""
+
+
+def _run_preference(
+    settings: Settings,
+    twin: TwinConfig,
+    cfg: TrainingConfig,
+    db: Database,
+    run_id: int,
+    reporter: Reporter,
+    hooks: _RunHooks,
+    promote: bool | None,
+    started: float,
+    base,
+    tokenizer,
+    registry: Registry,
+    final: Version,
+    records: list[Record],
+    built: BuildResult,
+    val_examples: list[Example],
+    privacy: dict,
+) -> TrainOutcome:
+    """DPO from final's adapter on the feedback pairs, with a replay; a minor version, gated on held-out pairs."""
+    from doppel.evaluation.baselines import mcnemar
+    from doppel.evaluation.preference_pairs import collect_pairs
+    from doppel.feedback import mark_learned
+    from doppel.training.preference import fit_preference, preferred
+
+    pref = twin.preference
+    _stage("pairs", reporter, hooks)
+    pairs = collect_pairs(db, registry, twin, built, tokenizer, cfg.max_length)
+    hooks.write(force=True, preference_pairs=pairs.counts())
+    if len(pairs.train) < pref.min_pairs:
+        message = (
+            f"{len(pairs.train)} preference pair(s) to learn from (preference.min_pairs = {pref.min_pairs}): "
+            "edit the twin's replies (POST /api/feedback) or review its pairs first"
+        )
+        return TrainOutcome(run_id, "preference", None, False, message)
+    # The replay: ordinary examples, one per pair per step, so the twin keeps the rest of what it learned.
+    steps = pref.epochs * math.ceil(len(pairs.train) / cfg.batch_size)
+    wanted = min(len(built.train), steps * cfg.batch_size)
+    replay = random.Random(f"{cfg.seed}:{run_id}").sample(built.train, wanted)
+    selection = {"mode": "preference", "new": 0, "replay": len(replay), "parent": final.name, **pairs.counts()}
+    dataset = build_dataset(
+        records, tokenizer, twin=twin.name, persona=twin.persona, training=cfg, built=built,
+        train_examples=replay, val_examples=val_examples, selection=selection, privacy=privacy,
+    )  # fmt: skip
+
+    _stage("train", reporter, hooks)
+    placement = choose_placement(cfg)
+    memory.guard(base.path, cfg, twin.lora.r, placement, local_only=base.local_only)
+    model = add_lora(
+        load_base(base, placement),
+        twin.lora,
+        quantized=placement.quantization is not None,
+        from_adapter=final.adapter_dir,
+        checkpointing=memory.checkpointing(cfg, placement),
+    )
+
+    def val_loss() -> LossResult | None:
+        return evaluate_loss(
+            model, dataset.val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement
+        )
+
+    before_val, before_right = val_loss(), preferred(model, pairs.held_out, placement)
+    hooks.on_eval(0, before_val)
+    train_started = time.perf_counter()
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        elapsed = time.perf_counter() - train_started
+        epochs_done = math.ceil(step / max(1, total // pref.epochs))
+        hooks.on_step(
+            StepInfo(step, total, min(epochs_done, pref.epochs), pref.epochs, loss, pref.learning_rate, 0.0, elapsed)
+        )
+
+    result = fit_preference(
+        model, pairs.train, dataset.train, placement, epochs=pref.epochs, batch_size=cfg.batch_size,
+        learning_rate=pref.learning_rate, beta=pref.beta, replay_weight=pref.replay_weight, seed=cfg.seed,
+        max_grad_norm=cfg.max_grad_norm, on_step=on_step, should_stop=hooks.should_stop,
+    )  # fmt: skip
+    after_val, after_right = val_loss(), preferred(model, pairs.held_out, placement)
+    hooks.on_eval(1, after_val)
+    before_accuracy = sum(before_right.values()) / len(before_right) if before_right else None
+    after_accuracy = sum(after_right.values()) / len(after_right) if after_right else None
+    # Same held-out pairs before and after: an exact McNemar test says whether the gain is more than chance.
+    keys = sorted(after_right)
+    paired = mcnemar([after_right[k] for k in keys], [before_right[k] for k in keys]) if keys else None
+
+    _stage("gate", reporter, hooks)
+    gate = _preference_gate(final, before_val, after_val, before_accuracy, after_accuracy, twin.promotion.tolerance)
+    if paired is not None and gate["passed"]:
+        verdict = "significant" if paired["significant"] else "not significant"
+        gate["reason"] += f" ({len(keys)} pairs, McNemar p = {paired['p_value']:.3f}: {verdict})"
+    preference = {
+        "pairs": pairs.counts(),
+        "accuracy_before": before_accuracy,
+        "accuracy": after_accuracy,
+        # first_only: held-out pairs right only after training; second_only: right only before.
+        "held_out_test": paired,
+        "beta": pref.beta,
+        "epochs": pref.epochs,
+        "learning_rate": pref.learning_rate,
+        "replay_weight": pref.replay_weight,
+        "dpo_loss_first": result.dpo_losses[0],
+        "dpo_loss_last": result.dpo_losses[-1],
+    }
+    metrics = {
+        "mode": "preference",
+        "train_loss": sum(result.losses[-20:]) / len(result.losses[-20:]),
+        "val_loss": after_val.loss if after_val else None,
+        "val_perplexity": after_val.perplexity if after_val else None,
+        "val_tokens": after_val.tokens if after_val else 0,
+        "val_set": val_set_digest(dataset.val_examples),
+        "parent_val_loss": before_val.loss if before_val else None,
+        "parent_val_perplexity": before_val.perplexity if before_val else None,
+        "examples": {"train": len(dataset.train), "val": len(dataset.val)},
+        "selection": dataset.card.get("selection"),
+        "preference_pairs": len(pairs.train),
+        "preference_accuracy": after_accuracy,
+        "preference": preference,
+        "steps": result.steps,
+        "train_seconds": round(result.train_seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "device": placement.description,
+        "hyperparameters": cfg.model_dump(),
+        "gate": gate,
+        "train_loss_history": [round(x, 4) for x in result.losses],
+    }
+
+    _stage("register", reporter, hooks)
+    manifest = {
+        "doppel": doppel.__version__,
+        "run_id": run_id,
+        "base_model": {"name": base.name, "fingerprint": base.fingerprint},
+        "data_until": final.manifest.get("data_until", {}),
+        "gate": gate,
+        "privacy": privacy,
+        "preference": preference,
+    }
+    version = registry.register(
+        twin.name,
+        lambda folder: _write_version(folder, model, tokenizer, twin, cfg, dataset, metrics),
+        mode="preference",
+        manifest=manifest,
+        parent=final.name,
+    )
+    prepare_serving(twin, version)
+    mark_learned(db, pairs.feedback_ids, version.name)
+    promoted = gate["passed"] if promote is None else promote
+    if promote is None and gate["passed"]:
+        del model
+        promoted = _style_not_lower(settings, twin, final, version, db, gate)
+    if promoted:
+        registry.promote(twin.name, version.name)
+    refresh_marks(db, registry, twin.name)
+    message = f"{version.name} is final" if promoted else f"{version.name} kept as a candidate: {gate['reason']}"
+    return TrainOutcome(run_id, "preference", version, promoted, message, metrics, dataset, None)
+
+
+def _preference_gate(
+    final: Version,
+    before: LossResult | None,
+    after: LossResult | None,
+    accuracy_before: float | None,
+    accuracy: float | None,
+    tolerance: float,
+) -> dict:
+    """A preference version must keep final's val loss (within tolerance) and prefer held-out chosen replies more."""
+    gate = {
+        "val_loss": after.loss if after else None,
+        "final_val_loss": before.loss if before else None,
+        "compared_with": final.name,
+        "tolerance": tolerance,
+        "preference_accuracy": accuracy,
+        "final_preference_accuracy": accuracy_before,
+    }
+    if before is not None and after is not None and after.loss > before.loss * (1.0 + tolerance):
+        reason = (
+            f"val loss {after.loss:.4f} is worse than {final.name}'s {before.loss:.4f} by more than {tolerance:.0%}"
+        )
+        return {**gate, "passed": False, "reason": reason}
+    if accuracy is None or accuracy_before is None:
+        reason = "no held-out pairs to measure the gain on (pairs on validation prompts are held out)"
+        return {**gate, "passed": False, "reason": reason}
+    if accuracy <= accuracy_before:
+        reason = f"held-out preference accuracy {accuracy:.0%} did not rise above {final.name}'s {accuracy_before:.0%}"
+        return {**gate, "passed": False, "reason": reason}
+    loss_part = f"val loss {after.loss:.4f} vs {before.loss:.4f}; " if before and after else ""
+    reason = f"{loss_part}held-out preference accuracy {accuracy_before:.0%} -> {accuracy:.0%}"
+    return {**gate, "passed": True, "reason": reason}
+
+
+def _style_not_lower(
+    settings: Settings, twin: TwinConfig, final: Version, version: Version, db: Database, gate: dict
+) -> bool:
+    """When final has a scorecard, the candidate's share read as the person may not be lower than final's."""
+    from doppel.evaluation.evaluate import evaluate_version
+    from doppel.evaluation.store import EvaluationError, load_scorecard
+
+    try:
+        final_card = load_scorecard(settings, twin.name, final.name, db=db)
+    except EvaluationError:
+        gate["style"] = "final has no scorecard: style share not compared"
+        return True
+    before = final_card.headline().get("style.twin_share")
+    card = evaluate_version(settings, twin.name, version.name, db=db)
+    after = card.headline().get("style.twin_share")
+    gate["style"] = {"twin_share": after, "final_twin_share": before}
+    if before is not None and after is not None and after < before:
+        gate["passed"] = False
+        gate["reason"] = f"share read as the person fell from {before:.0%} to {after:.0%}"
+        return False
+    return True
 
 
 def _examples(records: list[Record], twin: TwinConfig, cfg: TrainingConfig, final: Version | None) -> BuildResult:
@@ -574,6 +804,8 @@ def _metrics(
         "train_seconds": round(result.train_seconds, 1),
         "wall_seconds": round(wall, 1),
         "device": placement.description,
+        # Processes that trained it (torchrun + DDP); a step's examples were split among them.
+        "processes": world.size if (world := distributed.active()) else 1,
         "hyperparameters": cfg.model_dump(),
         "gate": gate,
         "val_history": result.val_history,
@@ -583,6 +815,43 @@ def _metrics(
         key: (metrics[key] is not None and metrics[key] < limit) for key, limit in SEED_TARGETS.items()
     }
     return metrics
+
+
+def prepare_serving(twin: TwinConfig, version: Version) -> Path | None:
+    """The version's adapter as llama.cpp's LoRA GGUF, made now when llama.cpp is to serve the twin; else None.
+
+    Run once the version is registered and before it can become final, so the first request to a new final
+    does not wait for the conversion. The file goes to the version's ``export/`` (lora_gguf caches it there,
+    keyed by the adapter's hash), outside the manifest: it is derived, and rebuilt whenever the converter
+    changes, which must not make the version read as altered. A failure only loses the head start: it is
+    logged, and the backend converts on first use, or ``auto`` serves with transformers.
+    """
+    from doppel.inference.backends import serves_adapter_gguf
+
+    if not serves_adapter_gguf(twin):
+        return None
+    from doppel.training.lora_gguf import adapter_gguf
+
+    started = time.perf_counter()
+    try:
+        path = adapter_gguf(version)
+    except Exception as exc:  # noqa: BLE001 - a head start for serving must never fail the training run
+        log.warning(
+            "%s %s: the adapter could not be converted for llama.cpp at registration (%s); the llamacpp backend "
+            "tries again when it opens the version, and backend auto serves it with transformers if that fails",
+            version.twin,
+            version.name,
+            exc,
+        )
+        return None
+    log.info(
+        "%s %s: adapter converted for llama.cpp in %.1f s (%s)",
+        version.twin,
+        version.name,
+        time.perf_counter() - started,
+        path,
+    )
+    return path
 
 
 def _write_version(

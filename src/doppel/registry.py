@@ -44,7 +44,7 @@ _INCOMING = re.compile(r"^\.(?:incoming|deleting)-(?P<host>.+)-(?P<pid>\d+)-[0-9
 _HOST = os.uname().nodename.replace("-", "_")
 _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 
-Mode = Literal["full", "incremental"]
+Mode = Literal["full", "incremental", "preference"]
 
 
 class RegistryError(ValueError):
@@ -134,8 +134,8 @@ class Registry:
         raise RegistryError(f"twin {twin!r} has no version {name!r}; versions: {known}")
 
     def next_name(self, twin: str, mode: Mode, parent: str | None = None) -> str:
-        """Full runs take the next major number (v2.0); an incremental run continuing
-        from ``parent`` takes the next minor number of the parent's major (v1.0 → v1.1)."""
+        """Full runs take the next major number (v2.0); an incremental or preference run
+        continuing from ``parent`` takes the next minor number of the parent's major (v1.0 → v1.1)."""
         numbers = [v.number for v in self.versions(twin)] + self._deleted_numbers(twin)
         if not numbers:
             return "v1.0"
@@ -323,6 +323,9 @@ class Registry:
                     "base_val_loss": m.get("base_val_loss"),
                     "examples": m.get("examples"),
                     "steps": m.get("steps"),
+                    # Preference versions: the feedback pairs learned from, and the held-out preference accuracy.
+                    "preference_pairs": m.get("preference_pairs"),
+                    "preference_accuracy": m.get("preference_accuracy"),
                     "gate": manifest.get("gate"),
                     "data_until": manifest.get("data_until"),
                     # The forget requests whose records this version learned from (empty: none).

@@ -344,6 +344,40 @@ class Twin:
         decision.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return decision
 
+    def feedback(
+        self,
+        messages: str | Sequence[Mapping[str, str]],
+        reply: str | Reply,
+        *,
+        reviewer: str,
+        rating: int | str | None = None,
+        edited: str | None = None,
+        as_person: bool = False,
+        source: str = "python",
+    ) -> dict:
+        """Rate a reply (``"up"``, ``"down"`` or 1-10) and/or give the words the person would have used.
+
+        ``messages``: the question (a string) or the conversation the reply answered. An edit becomes a
+        preference pair for ``doppel train --preference``. Returns the twin's feedback counts.
+        """
+        from doppel.db import Database
+        from doppel.feedback import record_feedback, summary
+
+        db = Database(self.settings)
+        record_feedback(
+            db,
+            self.name,
+            messages=_turns(messages),
+            reply=reply.text if isinstance(reply, Reply) else reply,
+            reviewer=reviewer,
+            version=reply.version if isinstance(reply, Reply) else self.version,
+            rating=rating,
+            edited=edited,
+            as_person=as_person,
+            source=source,
+        )
+        return summary(db, self.name)
+
     def close(self) -> None:
         self.backend.close()
 
@@ -481,6 +515,34 @@ class RemoteTwin:
             body["version"] = self.version
         return body
 
+    def feedback(
+        self,
+        messages: str | Sequence[Mapping[str, str]],
+        reply: str | Reply,
+        *,
+        reviewer: str,
+        rating: int | str | None = None,
+        edited: str | None = None,
+        as_person: bool = False,
+        source: str = "python",
+    ) -> dict:
+        """As :meth:`Twin.feedback`, through ``POST /api/feedback`` (``as_person`` needs an admin token)."""
+        body: dict[str, Any] = {
+            "messages": _turns(messages),
+            "reply": reply.text if isinstance(reply, Reply) else reply,
+            "reviewer": reviewer,
+            "rating": rating,
+            "edited": edited,
+            "as_person": as_person,
+            "source": source,
+        }
+        if self.name is not None:
+            body["twin"] = self.name
+        version = reply.version if isinstance(reply, Reply) else self.version
+        if version is not None:
+            body["version"] = version
+        return self._post("/api/feedback", body)
+
     def close(self) -> None:
         self._http.close()
 
@@ -489,6 +551,13 @@ class RemoteTwin:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _turns(messages: str | Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """A question or a conversation as chat turns (system turns dropped: the twin's own prompt is not feedback)."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return [{"role": m["role"], "content": m["content"]} for m in messages if m["role"] != "system"]
 
 
 def _chat_body(twin, message, context, history, max_tokens, temperature, seed) -> dict:

@@ -184,3 +184,61 @@ def test_the_demo_twin_has_an_index_and_the_scorecard_sets_retrieval_on_beside_o
     # Without retrieval the twin's decisions are the decisions part's own.
     assert r["off"]["decision_accuracy"] == scorecard["decisions"]["overall"]["twin"]["accuracy"]
     assert r["mean_sources"] > 0 and r["retrieval_ms"] < 1000
+
+
+EDIT_ENDING = "\n\nNext step: a 30-minute call on Thursday. Works?\n\nCheers,\nAllan"
+
+
+@pytest.mark.longrun  # 16 DPO steps on SmolLM2: about 10 minutes on 2 cores (`make test-long`)
+def test_forty_edits_into_allans_style_raise_the_preference_on_held_out_prompts(demo):
+    """Forty of the twin's email replies rewritten the way Allan ends an email (a dated next step, his
+    sign-off); thirty train, ten are on held-out prompts and only measure. `--preference` must make the
+    twin prefer the rewrite on those ten more often than v1.0 did. (`make test` checks the same loop on
+    the tiny model: tests/integration/test_preference_run.py.)"""
+    from doppel.db import Database
+    from doppel.demo.run import demo_settings
+    from doppel.feedback import record_feedback
+    from doppel.inference.backend import Sampling
+    from doppel.pipeline import _examples, collect_records, train_twin
+    from doppel.privacy.prepare import prepare_records
+    from doppel.twin import Twin
+
+    home, result, _, _ = demo
+    settings = demo_settings(Settings(home=home), STEPS)
+    twin_cfg = settings.twin()
+    db = Database(settings)
+    final = Registry(home / "models").final(twin_cfg.name)
+    records = prepare_records(settings, twin_cfg, db, collect_records(db, twin_cfg)).records
+    built = _examples(records, twin_cfg, twin_cfg.training, final)
+    emails = sorted(
+        (e for e in built.examples if e.source == "emails"), key=lambda e: hashlib.sha256(e.key.encode()).digest()
+    )
+    chosen = [e for e in emails if e.split == "train"][:30] + [e for e in emails if e.split == "val"][:10]
+    with Twin.load(config=settings, backend="transformers") as twin:
+        for example in chosen:
+            prompt = example.prompt_messages
+            reply = twin.backend.chat(prompt, Sampling(max_tokens=24)).text.strip()
+            first = reply.split("\n")[0].strip() or reply
+            record_feedback(
+                db, twin_cfg.name, messages=prompt, reply=reply, edited=first + EDIT_ENDING,
+                reviewer="allan@maverick-labs.example", version=final.name, source="python",
+            )  # fmt: skip
+    # Two passes, each pair and replay cut to 256 tokens (the prompt keeps its end): half the cost.
+    fast = settings.model_copy(
+        update={
+            "twins": [twin_cfg.model_copy(update={"preference": twin_cfg.preference.model_copy(update={"epochs": 2})})]
+        }
+    )
+    outcome = train_twin(fast, mode="preference", overrides={"max_length": 256}, promote=False)
+    m = outcome.metrics
+    gate, pairs = m["gate"], m["preference"]["pairs"]
+    print(
+        f"\ndemo preference: {pairs['train']} pairs trained, {pairs['held_out']} held out; held-out preference "
+        f"accuracy {gate['final_preference_accuracy']:.2f} -> {gate['preference_accuracy']:.2f}; val loss "
+        f"{gate['final_val_loss']:.3f} -> {gate['val_loss']:.3f}; {m['steps']} steps in {m['train_seconds']} s"
+    )
+    assert outcome.version.name == "v1.1" and outcome.version.manifest["mode"] == "preference"
+    assert pairs["train"] == 30 and pairs["held_out"] == 10
+    assert gate["preference_accuracy"] > gate["final_preference_accuracy"]
+    assert m["preference"]["dpo_loss_last"] < m["preference"]["dpo_loss_first"]
+    assert gate["val_loss"] <= gate["final_val_loss"] * 1.02  # the replay kept the rest of what it learned

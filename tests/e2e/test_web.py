@@ -512,3 +512,59 @@ def test_an_export_uploaded_from_the_page_is_imported_with_its_counts(site, open
     assert "Written\n3" in facts and "Conversations\n2" in facts, facts
     assert "ann lee (1 messages)" in page.locator("#import-stage").inner_text()
     shot(page, "import-desktop")
+
+
+def _a_training_prompt() -> str:
+    """A question whose feedback pair trains (not held out): the split is a stable hash of the prompt."""
+    from doppel.dataset.examples import split_of
+    from doppel.evaluation.preference_pairs import _prompt_key
+
+    for n in range(50):
+        question = f"Can you send Dana the renewal numbers, version {n}?"
+        if split_of(f"feedback:{_prompt_key([{'role': 'user', 'content': question}])}", 0.1) == "train":
+            return question
+    raise AssertionError("no training prompt among 50")
+
+
+def test_an_edit_from_the_chat_is_counted_and_a_preference_run_learns_it(site, open_page):
+    question = _a_training_prompt()
+    page = open_page("#/chat")
+    page.wait_for_function("() => document.querySelector('#chat-version').options.length >= 2")
+    page.fill("#chat-message", question)
+    page.press("#chat-message", "Enter")
+    page.wait_for_selector("#chat-log .turn.twin[data-state=done]")
+    reply = page.locator("#chat-log .turn.twin").last
+    original = reply.locator(".text").inner_text()
+    reply.locator("button[aria-label^='Edit reply']").click()
+    editor = reply.locator("textarea")
+    assert editor.input_value().strip() == original.strip()
+    editor.fill("Sending them now. Onwards!")
+    with page.expect_response(lambda r: r.url.endswith("/api/feedback")) as sent:
+        reply.locator("button", has_text="Save edit").click()
+    assert sent.value.status == 201, sent.value.text()
+    body = sent.value.request.post_data_json
+    assert body["edited"] == "Sending them now. Onwards!" and body["reply"].strip() == original.strip()
+    assert body["messages"][-1] == {"role": "user", "content": question} and body["source"] == "web"
+    page.wait_for_function("() => document.querySelector('.feedback[data-sent=true]') !== null")
+    assert "1 waiting to be learned" in reply.locator(".feedback-status").inner_text()
+
+    go(page, "review")
+    page.wait_for_function("() => Number(document.querySelector('#review-waiting').dataset.waiting) >= 1")
+
+    before = site.api("GET", "/api/versions").json()["versions"]
+    go(page, "training")
+    with page.expect_response(lambda r: r.url.endswith("/api/train")) as queued:
+        page.click("#train-preference")
+    assert queued.value.status == 202 and queued.value.request.post_data_json["mode"] == "preference"
+    job = queued.value.json()["job_id"]
+    page.wait_for_selector(f"#job[data-job-id='{job}'][data-state=succeeded]", timeout=120_000)
+    after = site.api("GET", "/api/versions").json()["versions"]
+    assert len(after) == len(before) + 1
+    new = after[-1]
+    assert new["mode"] == "preference" and new["preference_pairs"] >= 1
+    go(page, "versions")
+    page.wait_for_selector(f"#versions-table thead th[data-version='{new['version']}']")
+    cell = page.locator("#versions-table tr[data-metric=preference_pairs_learned] td").nth(len(after) - 1)
+    assert cell.inner_text() == str(new["preference_pairs"])
+    waiting = site.api("GET", "/api/feedback").json()
+    assert waiting["edits_waiting"] == 0

@@ -79,7 +79,11 @@ def test_a_long_history_is_cut_from_the_oldest_turn(local_twin, monkeypatch):
     assert kept[1]["content"].startswith(f"question {reply.history_dropped // 2}:")  # the newest turns stay
 
 
-def test_chat_over_http_streams_and_answers_in_the_seed_shape(server):
+def test_chat_over_http_streams_and_answers_in_the_seed_shape(server, decider_twin):
+    from doppel.inference.backends import choose_backend
+
+    # The config leaves the backend at auto: llamacpp on a CPU with llama_cpp, transformers with CUDA.
+    expected = choose_backend(decider_twin.twin, decider_twin.version).kind
     body = {
         "message": "Write an email to Dana about the renewal.",
         "personality": "allan-maverick",
@@ -88,7 +92,7 @@ def test_chat_over_http_streams_and_answers_in_the_seed_shape(server):
     r = server.client.post("/api/chat", json=body)
     assert r.status_code == 200, r.text
     reply = r.json()
-    assert reply["twin"] == "allan-maverick" and reply["version"] == "v1.0" and reply["backend"] == "transformers"
+    assert reply["twin"] == "allan-maverick" and reply["version"] == "v1.0" and reply["backend"] == expected
     assert reply["reply"] and reply["completion_tokens"] > 0 and reply["prompt_tokens"] > 20 and reply["latency_ms"] > 0
 
     pieces, done = [], None

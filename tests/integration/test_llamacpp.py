@@ -218,3 +218,133 @@ def test_export_is_reused_until_the_adapter_changes(decider_twin, tmp_path):
     config_path.write_text(json.dumps(config))
     assert adapter_gguf(version).stat().st_mtime_ns != first
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+# --- decide on both in-process backends, what `auto` serves with, and the conversion at registration ----------
+
+DECIDE_CASES = [
+    ("New client wants 30% discount", ["Accept", "Counter-offer", "Decline"]),
+    (
+        "The prospect asks for net-90 payment terms on a first order",
+        ["Accept", "Counter-offer", "Decline", "Escalate to the VP", "Ask for more time", "Offer a pilot"],
+    ),
+    # Situations the twin never learned: no option near certain, so the probabilities are a real comparison.
+    ("Our top rep wants to move the deal to next quarter", ["Agree", "Push back", "Ask the VP"]),
+    ("The VP wants a case study before approving the budget", ["Write one", "Send references", "Offer a pilot"]),
+]
+# How far llama.cpp's decide may be from transformers' on the same version. Both run the same weights (the HF
+# ones are de-quantized from the Q4_1 GGUF llama.cpp serves, the adapter is f32 on both), but llama.cpp rounds
+# the activations to 8 bits in its matrix products where transformers computes in fp32. Per token that moves
+# the likely tokens' log-probabilities by 0.3-0.5 nats at most (MAX_GAP above), unlikely ones more; a pmi
+# score adds that up over an option's tokens twice (the situation with the adapter, the neutral question
+# without). Measured on these cases (2026-12-01): scores apart by up to 0.99 nats (an option at 0.05), option
+# probabilities by up to 0.094 (0.712 vs 0.806), the same choice every time. The bounds are 1.5x that: wide
+# enough for another CPU's rounding, while a broken reference (adapter left on for the neutral question, or
+# the wrong q/k order) moves the scores by several nats and the choices with them.
+MAX_SCORE_GAP = 1.5  # nats, per option's pmi score
+MAX_PROBABILITY_GAP = 0.15  # per option's probability
+
+
+def _on(config, backend: str):
+    """The twin's config with ``inference.backend`` set to ``backend``."""
+    return config.model_copy(update={"inference": config.inference.model_copy(update={"backend": backend})})
+
+
+def _twin(settings, config, backend):
+    """A Twin on an already open backend (not closed here: the module's fixtures own them)."""
+    from doppel.twin import Twin
+
+    return Twin(settings, config, backend, backend.prompter)
+
+
+def test_decide_agrees_with_transformers(decider_twin, twin, llama, transformers_backend):
+    on_hf = _twin(decider_twin.settings, decider_twin.twin, transformers_backend)
+    on_cpp = _twin(decider_twin.settings, twin, llama)
+    decided = []
+    for situation, options in DECIDE_CASES:
+        hf = on_hf.decide(situation, options, rationale=False)
+        cpp = on_cpp.decide(situation, options, rationale=False)
+        decided.append((hf, cpp))
+        assert hf.scoring == cpp.scoring == "pmi" and (hf.backend, cpp.backend) == ("transformers", "llamacpp")
+        score_gap = max(abs(hf.scores[o] - cpp.scores[o]) for o in options)
+        probability_gap = max(abs(hf.probabilities[o] - cpp.probabilities[o]) for o in options)
+        print(f"{situation!r}: {hf.choice} / {cpp.choice}, score gap {score_gap:.3f}, p gap {probability_gap:.3f}")
+        ranked = sorted(hf.probabilities.values(), reverse=True)
+        if ranked[0] - ranked[1] > 2 * MAX_PROBABILITY_GAP:  # a near tie may go either way within the bound
+            assert cpp.choice == hf.choice, (situation, hf.probabilities, cpp.probabilities)
+        assert score_gap < MAX_SCORE_GAP and probability_gap < MAX_PROBABILITY_GAP, (hf.scores, cpp.scores)
+    hf, cpp = decided[0]
+    assert cpp.choice == decider_twin.preferred and cpp.probabilities[decider_twin.preferred] > 0.5
+
+    # Control: the reference taken with the adapter left on (pmi_self) is far outside the bound.
+    on_cpp.config = twin.model_copy(
+        update={"inference": twin.inference.model_copy(update={"decision_scoring": "pmi_self"})}
+    )
+    wrong = on_cpp.decide(*DECIDE_CASES[0], rationale=False)
+    assert max(abs(hf.scores[o] - wrong.scores[o]) for o in hf.scores) > 3 * MAX_SCORE_GAP
+
+
+def test_auto_serves_this_cpu_with_llamacpp(decider_twin, twin, monkeypatch):
+    from doppel.inference import backends
+
+    if backends.cuda_available():
+        pytest.skip("a CUDA machine: auto serves with transformers there (tests/unit/test_backend_choice.py)")
+    auto = _on(twin, "auto")
+    served = backends.open_backend(decider_twin.settings, auto, decider_twin.version)
+    try:
+        assert served.kind == "llamacpp" and served.scores_base and served.version == "v1.0"
+    finally:
+        served.close()
+    # Without llama_cpp, or for the bare base model, auto picks transformers.
+    assert backends.choose_backend(auto, None).kind == "transformers"
+    monkeypatch.setattr(backends, "llama_cpp_available", lambda: False)
+    assert backends.choose_backend(auto, decider_twin.version).kind == "transformers"
+
+
+def test_auto_falls_back_to_transformers_for_an_adapter_llamacpp_cannot_take(decider_twin, twin, tmp_path, caplog):
+    import logging
+
+    from doppel.inference import backends
+
+    if backends.cuda_available():
+        pytest.skip("a CUDA machine: auto serves with transformers there anyway")
+    version = _copy_version(decider_twin.version, tmp_path)
+    _break_adapter(version, "lm_head")  # PEFT loads a LoRA on lm_head; llama.cpp's converter refuses it
+    auto = _on(twin, "auto")
+    with caplog.at_level(logging.INFO, logger="doppel.inference.backends"):
+        served = backends.open_backend(decider_twin.settings, auto, version)
+    try:
+        assert served.kind == "transformers" and served.version == version.name
+        assert "served by transformers" in caplog.text and "lm_head" in caplog.text
+    finally:
+        served.close()
+
+
+def test_registration_leaves_the_adapter_gguf_in_the_version(decider_twin, twin, tmp_path, caplog):
+    """What the pipeline runs right after registering a version: the first open then converts nothing."""
+    import logging
+
+    from doppel.inference import backends
+    from doppel.pipeline import prepare_serving
+    from doppel.registry import Registry
+
+    version = _copy_version(decider_twin.version, tmp_path)
+    gguf = version.path / "export" / "adapter-lora.gguf"
+    llamacpp = _on(twin, "llamacpp")
+    assert prepare_serving(llamacpp, version) == gguf and gguf.is_file()
+    assert Registry(tmp_path / "models").verify(version) == []  # derived, outside the manifest
+    made = gguf.stat().st_mtime_ns
+    served = backends.open_backend(decider_twin.settings, llamacpp, version)
+    try:
+        assert served.kind == "llamacpp"
+    finally:
+        served.close()
+    assert gguf.stat().st_mtime_ns == made  # reused, not converted again on first open
+
+    # A version transformers serves gets nothing; one that cannot convert costs a warning, never the run.
+    assert prepare_serving(_on(twin, "transformers"), _copy_version(decider_twin.version, tmp_path / "other")) is None
+    broken = _copy_version(decider_twin.version, tmp_path / "broken")
+    _break_adapter(broken, "dora")
+    with caplog.at_level(logging.WARNING, logger="doppel.pipeline"):
+        assert prepare_serving(llamacpp, broken) is None
+    assert "DoRA" in caplog.text and not (broken.path / "export" / "adapter-lora.gguf").exists()

@@ -88,3 +88,29 @@ def test_wrong_base_model_fails_before_any_data_work(make_settings, tmp_path, de
     assert [r[0] for r in rows] == ["failed", "failed"]
     assert "cannot be found" in rows[0][1] and "not a causal language model" in rows[1][1]
     assert {r[2] for r in rows} == {"base model"}
+
+
+def test_registration_converts_the_adapter_for_llamacpp_and_a_failure_only_warns(tiny_settings, monkeypatch, caplog):
+    import logging
+
+    from doppel.inference import backends
+    from doppel.training import lora_gguf
+
+    # llama.cpp has no GGUF of the tiny base to serve, so the twin is said to be served by it: what is tested
+    # is that a run converts at registration, with the real converter on the tiny adapter.
+    monkeypatch.setattr(backends, "serves_adapter_gguf", lambda twin: True)
+    outcome = train_twin(tiny_settings)
+    gguf = outcome.version.path / "export" / "adapter-lora.gguf"
+    assert outcome.promoted and gguf.is_file()
+    made = gguf.stat().st_mtime_ns
+    assert lora_gguf.adapter_gguf(outcome.version) == gguf and gguf.stat().st_mtime_ns == made  # cached
+    assert Registry(tiny_settings.resolved_models_dir).verify(outcome.version) == []
+
+    def full_disk(version, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(lora_gguf, "adapter_gguf", full_disk)
+    with caplog.at_level(logging.WARNING, logger="doppel.pipeline"):
+        second = train_twin(tiny_settings)
+    assert second.version.name == "v2.0" and not (second.version.path / "export").exists()
+    assert "No space left on device" in caplog.text and "v2.0" in caplog.text

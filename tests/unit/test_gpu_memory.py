@@ -54,3 +54,22 @@ def test_the_guard_reads_the_model_config_and_skips_a_cpu(tmp_path):
     with pytest.raises(GpuMemoryExceeded, match="over training.gpu_memory_limit = 4 GiB"):
         guard(str(tmp_path), tight, 16, qlora)
     assert guard(str(tmp_path), tight, 16, Placement("cpu", None, None, "test")) is None
+
+
+def test_qlora_preparation_leaves_the_frozen_embeddings_in_half_precision(tiny_model_dir):
+    """PEFT's k-bit preparation upcasts every non-4-bit weight to fp32; the embeddings and LM head go back
+    (an 8B model's would cost 2 GiB more), the norms stay fp32 and the adapter trains in fp32."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from doppel.config import LoraConfig
+    from doppel.training.lora import add_lora
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16)
+    model = add_lora(model, LoraConfig(r=4, alpha=8), quantized=True, checkpointing=True)
+    assert model.get_input_embeddings().weight.dtype != torch.float32
+    assert model.get_output_embeddings().weight.dtype != torch.float32
+    norms = [m for n, m in model.named_modules() if n.endswith("norm")]
+    assert norms and all(m.weight.dtype == torch.float32 for m in norms)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert trainable and all(p.dtype == torch.float32 for p in trainable)

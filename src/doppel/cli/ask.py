@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 UrlOpt = Annotated[str | None, typer.Option(help="Ask a doppel server (http://host:8011) instead of loading here.")]
 TokenOpt = Annotated[str | None, typer.Option(help="Bearer token for --url (default: $DOPPEL_TOKEN).")]
 BackendOpt = Annotated[
-    str | None, typer.Option(help="transformers | llamacpp | ollama | openai (default: the twin's config).")
+    str | None,
+    typer.Option(
+        help="auto | transformers | llamacpp | ollama | openai (default: the twin's config; auto: llamacpp "
+        "without CUDA when it can serve the version, else transformers)."
+    ),
 ]
 RetrievalOpt = Annotated[
     bool | None,
@@ -79,7 +83,8 @@ def chat(
     """One reply from the twin, or (without MESSAGE) a chat that remembers the conversation.
 
     In the interactive chat replies stream as they are written; /reset forgets the
-    conversation, /quit (or Ctrl-D) leaves.
+    conversation, /quit (or Ctrl-D) leaves. Feedback on the last reply: /good, /bad,
+    /rate N (1-10), /edit TEXT (what the person would have said: a preference pair).
     """
     ctx = _context(context)
     model = _open_twin(config, twin, version, backend, url, token)
@@ -109,6 +114,41 @@ def _reply_footer(reply: Reply) -> None:
     )
 
 
+FEEDBACK_COMMANDS = ("/good", "/bad", "/rate", "/edit")
+
+
+def _feedback(model: Twin | RemoteTwin, line: str, history: list[dict]) -> None:
+    """Feedback on the last reply of the chat: a rating or an edit, stored with the question it answered."""
+    import getpass
+
+    if len(history) < 2:
+        err_console.print("[yellow]no reply yet to give feedback on[/]")
+        return
+    command, _, rest = line.partition(" ")
+    rest = rest.strip()
+    rating: int | str | None = None
+    edited = None
+    if command == "/good":
+        rating = "up"
+    elif command == "/bad":
+        rating = "down"
+    elif command == "/rate":
+        if not rest.isdigit() or not 1 <= int(rest) <= 10:
+            err_console.print("[yellow]/rate takes a whole number 1-10[/]")
+            return
+        rating = int(rest)
+    elif not rest:
+        err_console.print("[yellow]/edit takes the reply as the person would have written it[/]")
+        return
+    else:
+        edited = rest
+    counts = model.feedback(
+        history[:-1], history[-1]["content"], reviewer=getpass.getuser(), rating=rating, edited=edited, source="cli"
+    )
+    waiting = counts.get("edits_waiting", 0)
+    err_console.print(f"[dim]feedback stored; {waiting} edit(s) waiting for `doppel train --preference`[/]")
+
+
 def _interactive(model: Twin | RemoteTwin, options: dict[str, Any]) -> None:
     from doppel.twin import Reply
 
@@ -126,6 +166,9 @@ def _interactive(model: Twin | RemoteTwin, options: dict[str, Any]) -> None:
         if line == "/reset":
             history.clear()
             err_console.print("[dim]conversation forgotten[/]")
+            continue
+        if line.split(" ", 1)[0] in FEEDBACK_COMMANDS:
+            _feedback(model, line, history)
             continue
         sys.stdout.write(f"{model.name}> ")
         reply = None

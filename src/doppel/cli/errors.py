@@ -17,6 +17,7 @@ from doppel.export.run import ExportError
 from doppel.inference.backend import BackendError
 from doppel.inference.decisions import DecisionError
 from doppel.inference.prompting import PromptTooLong
+from doppel.pipeline import PreferenceError
 from doppel.registry import RegistryError
 from doppel.retrieval.store import RetrievalUnavailable
 from doppel.runs import RunConflict
@@ -42,6 +43,7 @@ USER_ERRORS = (
     TwinError,
     ExportError,
     RetrievalUnavailable,
+    PreferenceError,
 )
 
 

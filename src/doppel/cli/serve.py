@@ -51,11 +51,24 @@ def _exit_through_python_on(*signals: signal.Signals) -> None:
 
 @app.command("worker")
 @guard
-def worker_command(config: ConfigOpt = None):
+def worker_command(
+    config: ConfigOpt = None,
+    gpus: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Train each run on this many GPUs of this node: torchrun + DDP, one process per GPU "
+            "(default service.gpus: 1).",
+        ),
+    ] = None,
+):
     """Run a worker only: takes training jobs from the shared queue (one per GPU node), runs the schedule."""
     import asyncio
 
     from doppel.jobs.worker import work
 
     settings = command_settings(config)
+    if gpus is not None:
+        settings = settings.model_copy(update={"service": settings.service.model_copy(update={"gpus": gpus})})
     asyncio.run(work(settings, Database(settings)))

@@ -89,6 +89,14 @@ def train(
     incremental: Annotated[
         bool, typer.Option("--incremental", help="Continue from final on records newer than it, plus a replay: vN.M+1.")
     ] = False,
+    preference: Annotated[
+        bool,
+        typer.Option(
+            "--preference",
+            help="Continue from final with DPO on the feedback pairs (edits, reviews that picked the real reply): "
+            "vN.M+1, final only if held-out pairs gain.",
+        ),
+    ] = False,
     epochs: Annotated[int | None, typer.Option(help="Override training.epochs.")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Override training.learning_rate.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Override training.batch_size.")] = None,
@@ -99,7 +107,31 @@ def train(
         typer.Option("--promote/--no-promote", help="Force the new version final (or not); default: the gate decides."),
     ] = None,
 ):
-    """Train a new version of a twin; it becomes final if it passes the promotion gate."""
+    """Train a new version of a twin; it becomes final if it passes the promotion gate.
+
+    Started by torchrun (for example on several nodes: `torchrun --nnodes 2 --nproc-per-node 8
+    --rdzv-endpoint HOST:29500 -m doppel train`), it trains with DDP: rank 0 runs this command and the
+    other ranks train their share of each step."""
+    from doppel.training import distributed
+
+    if full + incremental + preference > 1:
+        fail(ValueError("choose one of --full, --incremental and --preference"))
+    mode = "incremental" if incremental else "preference" if preference else "full"
+    world = distributed.init()
+    if world is not None and not world.is_main:
+        from doppel.training.follower import follow
+
+        follow()
+        distributed.close()
+        return
+    try:
+        _train(config, twin, mode, epochs, learning_rate, batch_size, max_length, max_steps, promote)
+    finally:
+        distributed.release()  # ended before training (an error, nothing new): the other ranks may exit
+        distributed.close()
+
+
+def _train(config, twin, mode, epochs, learning_rate, batch_size, max_length, max_steps, promote) -> None:
     from pydantic import ValidationError
 
     from doppel.cli.render import print_metrics
@@ -107,8 +139,6 @@ def train(
     from doppel.pipeline import train_twin
     from doppel.training.overrides import OverrideError
 
-    if full and incremental:
-        fail(ValueError("choose one of --full and --incremental"))
     settings = command_settings(config)
     try:
         overrides = TrainingOverrides(
@@ -126,7 +156,7 @@ def train(
             outcome = train_twin(
                 settings,
                 twin,
-                mode="incremental" if incremental else "full",
+                mode=mode,
                 overrides=overrides,
                 reporter=reporter,
                 promote=promote,

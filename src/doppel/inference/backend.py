@@ -59,7 +59,7 @@ class Sampling:
 
 @runtime_checkable
 class Backend(Protocol):
-    kind: str  # "transformers" | "llamacpp" | "ollama" | "openai"
+    kind: str  # "transformers" | "llamacpp" | "ollama" | "openai": what serves, never the config's "auto"
     version: str | None  # the registry version it serves (None: the bare base model)
     scores_base: bool  # whether score_base works: the adapter can be switched off (pmi decision scoring)
 

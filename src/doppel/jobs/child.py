@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: have the kernel kill this process when the worker that started it dies.
 
     A worker killed with SIGKILL cannot clean up; without this its training
@@ -35,7 +35,7 @@ def _die_with_parent() -> None:
 
 
 def _main(settings_json: str, run_id: int, parent_pid: int) -> None:
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         sys.exit(1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s run-%(process)d %(levelname)s %(message)s")
@@ -49,12 +49,64 @@ def _main(settings_json: str, run_id: int, parent_pid: int) -> None:
         sys.exit(1)
 
 
+# Where the launcher hands the run's settings to its ranks (the environment torchrun passes on; never argv,
+# which any user of the machine can read).
+SETTINGS_ENV = "DOPPEL_RUN_SETTINGS"
+
+
+def _launch(settings_json: str, run_id: int, parent_pid: int, processes: int) -> None:
+    """The run as a torchrun job of ``processes`` ranks on this node (``service.gpus`` > 1).
+
+    torchrun's agent runs here, in a process that dies with the worker; it
+    starts the ranks (``doppel.jobs.rank``), each of which dies with it, and
+    fails the whole job when one rank fails.
+    """
+    die_with_parent()
+    if os.getppid() != parent_pid:
+        sys.exit(1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s run-%(process)d %(levelname)s %(message)s")
+    from torch.distributed.run import main as torchrun
+
+    os.environ[SETTINGS_ENV] = settings_json
+    try:
+        torchrun(
+            [
+                "--standalone",
+                f"--nproc-per-node={processes}",
+                "--max-restarts=0",
+                "-m",
+                "doppel.jobs.rank",
+                str(run_id),
+            ]
+        )
+    except Exception:  # torchrun's ChildFailedError: the ranks' errors are in the log and on the run's row
+        log.exception("run %s: the distributed job failed", run_id)
+        sys.exit(1)
+
+
+def check_gpus(wanted: int) -> None:
+    """A worker asked for more GPUs than its node has fails at start, not at its first run."""
+    if wanted <= 1:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        log.warning("service.gpus = %d on a node without CUDA: runs train in %d CPU processes (gloo)", wanted, wanted)
+    elif torch.cuda.device_count() < wanted:
+        raise RuntimeError(
+            f"service.gpus (--gpus) is {wanted} but this node has {torch.cuda.device_count()} CUDA device(s)"
+        )
+
+
 def start(settings: Settings, run_id: int) -> multiprocessing.Process:
     # spawn, not fork: the worker has threads and an event loop that must not be copied.
     ctx = multiprocessing.get_context("spawn")
-    process = ctx.Process(
-        target=_main, args=(settings.model_dump_json(), run_id, os.getpid()), name=f"doppel-run-{run_id}"
-    )
+    processes = settings.service.gpus
+    if processes > 1:
+        target, args = _launch, (settings.model_dump_json(), run_id, os.getpid(), processes)
+    else:
+        target, args = _main, (settings.model_dump_json(), run_id, os.getpid())
+    process = ctx.Process(target=target, args=args, name=f"doppel-run-{run_id}")
     process.start()
     return process
 

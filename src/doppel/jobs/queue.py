@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 TRAIN_TASK = "doppel.train"
 TRAINING_QUEUE = "training"
-MODES = ("full", "incremental", "evaluate")
+MODES = ("full", "incremental", "preference", "evaluate")
 
 
 def new_app(db: Database) -> procrastinate.App:

@@ -29,6 +29,7 @@ def register_schedule(app: procrastinate.App, settings: Settings, db: Database) 
         "incremental": settings.schedule.incremental,
         "full": settings.schedule.full,
         "evaluate": settings.schedule.evaluation,
+        "preference": settings.schedule.preference,
     }
     for twin in settings.twins:
         for mode, cron in entries.items():

@@ -14,6 +14,7 @@ import procrastinate
 
 from doppel.config import Settings
 from doppel.db import SCHEMA, Database
+from doppel.jobs.child import check_gpus
 from doppel.jobs.queue import TRAINING_QUEUE, ensure_queue_schema, requeue
 from doppel.jobs.tasks import build_app
 from doppel.runs import Run, finish_run, stale_runs, update_run
@@ -81,6 +82,7 @@ async def work(
     ``app``: an already opened queue App to share (``doppel serve``); by
     default the worker builds and opens its own (``doppel worker``).
     """
+    check_gpus(settings.service.gpus)
     ensure_queue_schema(db)
     if app is None:
         app = build_app(settings, db)

@@ -22,6 +22,7 @@ from doppel.service.limits import BodyLimit
 from doppel.service.routes import (
     asking,
     evaluation,
+    feedback,
     health,
     importing,
     openai_compat,
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, host: str | None = None, run_worker: bool 
         importing,
         evaluation,
         review,
+        feedback,
         test,
         asking,
         openai_compat,

@@ -22,7 +22,10 @@ class TrainRequest(TrainingOverrides):
     settings' bounds are the config's own (``TrainingOverrides``)."""
 
     twin: str | None = Field(None, description="Twin to train (default: the config's first).")
-    mode: Literal["incremental", "full"] = Field("full", description="incremental: new records since final.")
+    mode: Literal["incremental", "full", "preference"] = Field(
+        "full",
+        description="incremental: new records since final; preference: DPO on the feedback pairs, from final.",
+    )
 
     def overrides(self) -> TrainingOverrides:
         return TrainingOverrides.model_validate(self.model_dump(exclude_none=True, exclude={"twin", "mode"}))
@@ -352,3 +355,32 @@ class ForgetBody(_Body):
     @property
     def kind(self) -> str:
         return next(k for k in ("email", "name", "record", "contains") if getattr(self, k) is not None)
+
+
+class FeedbackRequest(_Body):
+    """Feedback on one of the twin's replies: a rating, an edit into what the person would have said, or both."""
+
+    twin: str | None = Field(None, description="Default: the config's first twin.")
+    version: str | None = Field(None, description="The version that wrote the reply (the `version` of its answer).")
+    messages: list[Turn] = Field(
+        ..., min_length=1, max_length=200, description="The conversation the reply answered, ending with the user turn."
+    )
+    reply: str = Field(..., min_length=1, max_length=20_000, description="The twin's reply.")
+    rating: int | Literal["up", "down"] | None = Field(
+        None, description="'up' (10), 'down' (1) or a whole number 1-10."
+    )
+    edited: str | None = Field(
+        None, max_length=20_000, description="The reply as the person would have written it: a preference pair."
+    )
+    as_person: bool = Field(False, description="The edit is the person's own words. Admin token.")
+    reviewer: str = Field(..., min_length=1, max_length=200, description="Who gives the feedback (a name or e-mail).")
+    source: Literal["web", "api", "cli", "v1", "python"] = Field("api", description="The face the reply came from.")
+
+    _texts = field_validator("reply", "edited", "reviewer")(lambda v: v if v is None else _no_nul(v))
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value):
+        if isinstance(value, int) and not 1 <= value <= 10:
+            raise ValueError("a whole number 1-10, or 'up' / 'down'")
+        return value

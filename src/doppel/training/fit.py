@@ -21,7 +21,7 @@ from doppel.config import TrainingConfig
 from doppel.dataset.packing import pack as make_pack
 from doppel.dataset.packing import plan
 from doppel.dataset.tokenize import TokenizedExample
-from doppel.training import checkpoints
+from doppel.training import checkpoints, distributed
 from doppel.training.loss import pack_loss
 from doppel.training.perplexity import LossResult, evaluate_loss
 from doppel.training.placement import Placement
@@ -116,9 +116,16 @@ def fit(
     every ``cfg.checkpoint_steps`` steps; a run started again with the same
     directory continues from the newest checkpoint, with the same data order
     and random state, so it ends where an uninterrupted run would.
+
+    Under torchrun (``training.distributed``) every rank calls this with the
+    same examples; each trains its share of every step and rank 0 alone
+    evaluates, saves checkpoints and reports.
     """
     callbacks = callbacks or NullCallbacks()
-    torch.manual_seed(cfg.seed)
+    world = distributed.active()
+    main = world is None or world.is_main
+    # Each rank its own dropout draws; LoRA's starting weights come from rank 0 (DDP broadcasts them).
+    torch.manual_seed(cfg.seed + (world.rank if world else 0))
     lengths = [len(e) for e in train]
     # Each epoch's packs, fixed by the seed and the epoch, so a resumed run sees the same packs in the same
     # order. With a token budget their number can differ a little from one epoch's shuffle to the next.
@@ -130,6 +137,7 @@ def fit(
     epochs = next(e + 1 for e in range(cfg.epochs) if sum(per_epoch[: e + 1]) >= total_steps)
 
     params = [p for p in model.parameters() if p.requires_grad]
+    step_loss = distributed.wrap(_PackLoss(model))
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     warmup = int(cfg.warmup_ratio * total_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total_steps, warmup))
@@ -145,7 +153,7 @@ def fit(
             log.info("resuming at step %d (epoch %d)", result.steps, start_epoch + 1)
 
     def save(epoch: int, step_in_epoch: int) -> None:
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and main:
             checkpoints.save(
                 checkpoint_dir,
                 result.steps,
@@ -156,6 +164,8 @@ def fit(
             )
 
     def evaluate() -> LossResult | None:
+        if not main:
+            return None
         return evaluate_loss(model, val, batch_size=cfg.batch_size, max_batches=cfg.eval_batches, placement=placement)
 
     if evaluate_initial and result.steps == 0:
@@ -172,13 +182,30 @@ def fit(
                 continue
             if result.steps >= total_steps:
                 break
-            if should_stop is not None and should_stop():
+            stop = should_stop is not None and should_stop()
+            if stop and world is None:
                 raise TrainingCancelled(f"cancelled at step {result.steps}/{total_steps}")
-            pack = make_pack([train[i] for i in indices]).to(placement.device)
+            mine, counts = distributed.my_share(indices)
+            pack = make_pack([train[i] for i in mine]).to(placement.device)
             with placement.autocast():
-                loss_sum, n = pack_loss(model, pack)
-            loss = loss_sum / max(n, 1)
+                loss_sum, n = step_loss(pack)
+            if world is None:
+                loss = loss_sum / max(n, 1)
+                step_mean = loss.detach().item()
+            else:
+                # Scaled by the whole step's target count (times the ranks DDP averages over): the averaged
+                # gradient is the one-process gradient of the step's mean loss.
+                n_step = sum(_targets(train[i]) for i in indices)
+                loss = loss_sum * (world.size if counts else 0.0) / max(n_step, 1)
             loss.backward()
+            if world is not None:
+                # One small all-reduce: the step's summed loss for the report, and rank 0's cancel flag.
+                summed, stops = distributed.all_sum(
+                    [loss_sum.detach().item() if counts else 0.0, float(stop)], placement.device
+                )
+                step_mean = summed / max(n_step, 1)
+                if stops:
+                    raise TrainingCancelled(f"cancelled at step {result.steps}/{total_steps}")
             torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
@@ -186,10 +213,10 @@ def fit(
 
             now = time.perf_counter()
             result.steps += 1
-            result.tokens_seen += pack.n_tokens
+            result.tokens_seen += sum(lengths[i] for i in indices)
             result.train_seconds += now - step_started
             step_started = now
-            result.train_losses.append(loss.detach().item())
+            result.train_losses.append(step_mean)
             callbacks.on_step(
                 StepInfo(
                     step=result.steps,
@@ -215,6 +242,22 @@ def fit(
         save(epoch + 1, 0)
         step_started = time.perf_counter()  # evaluation and saving are not training time
     return result
+
+
+class _PackLoss(torch.nn.Module):
+    """The step's forward as one module, so DDP sees (and hooks) the whole of it, chunked loss included."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pack):
+        return pack_loss(self.model, pack)
+
+
+def _targets(example: TokenizedExample) -> int:
+    """The example's target tokens as ``pack_loss`` counts them (its first token is never a target)."""
+    return sum(1 for label in example.labels[1:] if label != -100)
 
 
 def _result_state(result: FitResult) -> dict:

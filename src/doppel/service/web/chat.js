@@ -76,6 +76,40 @@ function sourcesList(sources) {
   return el('details', { class: 'sources' }, el('summary', { text: `Sources (${sources.length}): what they wrote before` }), list);
 }
 
+// Feedback on one reply: thumbs up or down, or an edit into what the person would have said (a preference
+// pair for `doppel train --preference`). The reviewer is the name given on the Review page.
+const REVIEWER_KEY = 'doppel.reviewer';
+
+function feedbackControls(messages, replyText, replyVersion) {
+  const n = log.children.length;
+  const status = el('span', { class: 'feedback-status', role: 'status' });
+  const send = async (extra) => {
+    const body = { twin: twin(), messages, reply: replyText, reviewer: localStorage.getItem(REVIEWER_KEY) || 'web', source: 'web', ...extra };
+    if (replyVersion) body.version = replyVersion;
+    try {
+      const r = await api('/api/feedback', { method: 'POST', body });
+      status.textContent = r.pair ? `Edit saved: ${r.edits_waiting} waiting to be learned` : 'Thanks: rating saved';
+      box.dataset.sent = 'true';
+    } catch (err) { status.textContent = `Not saved: ${err.message}`; }
+  };
+  const up = el('button', { type: 'button', class: 'quiet small', 'aria-label': `Good reply ${n}`, text: '👍' });
+  const down = el('button', { type: 'button', class: 'quiet small', 'aria-label': `Bad reply ${n}`, text: '👎' });
+  const editButton = el('button', { type: 'button', class: 'quiet small', 'aria-label': `Edit reply ${n}`, text: 'Edit' });
+  const area = el('textarea', { rows: 3, 'aria-label': `What they would have said ${n}` });
+  const save = el('button', { type: 'button', class: 'small', text: 'Save edit' });
+  const editor = el('div', { class: 'feedback-edit', hidden: true }, area, save);
+  up.addEventListener('click', () => send({ rating: 'up' }));
+  down.addEventListener('click', () => send({ rating: 'down' }));
+  editButton.addEventListener('click', () => { area.value = replyText; editor.hidden = false; area.focus(); });
+  save.addEventListener('click', () => {
+    if (!area.value.trim()) return;
+    editor.hidden = true;
+    send({ edited: area.value });
+  });
+  const box = el('div', { class: 'feedback' }, up, down, editButton, status, editor);
+  return box;
+}
+
 function busy(on) {
   $('#chat-send').disabled = on;
   $('#chat-stop').hidden = !on;
@@ -140,6 +174,8 @@ async function sendChat(text, context) {
     const sources = sourcesList(finished.sources);
     if (sources) reply.append(sources);
     reply.append(el('div', { class: 'meta', text: meta.join(' · ') }));
+    const asked = [...history, { role: 'user', content: text }];
+    reply.append(feedbackControls(asked, finished.reply, finished.version));
     history.push({ role: 'user', content: text }, { role: 'assistant', content: finished.reply });
   } catch (err) {
     reply.dataset.state = err.name === 'AbortError' ? 'done' : 'error';

@@ -47,6 +47,17 @@ function showEmpty(text, canEvaluate) {
   $('#review-evaluate').hidden = !canEvaluate;
 }
 
+// Corrections not yet learned: what the next `doppel train --preference` (or a preference run) would use.
+async function loadWaiting() {
+  try {
+    const f = await api(`/api/feedback${query({ twin: twin() })}`);
+    const text = `${f.edits_waiting} edited replies and ${f.review_pairs} reviews that picked the real reply wait `
+      + 'to be learned (doppel train --preference).';
+    $('#review-waiting').textContent = text;
+    $('#review-waiting').dataset.waiting = String(f.edits_waiting + f.review_pairs);
+  } catch (err) { $('#review-waiting').textContent = ''; }
+}
+
 function counter(remaining, total) {
   $('#review-counter').textContent = isNum(total) ? `${remaining} of ${total} pairs left to review` : '';
   $('#review-counter').dataset.remaining = String(remaining);
@@ -181,7 +192,7 @@ export default {
   async show() {
     active = true;
     try { fillVersionSelect($('#review-version'), (await getVersions()).versions); } catch (err) { report(err, 'Listing versions'); }
-    await Promise.all([loadScore(), next()]);
+    await Promise.all([loadScore(), next(), loadWaiting()]);
     loaded('review');
   },
   hide() { active = false; },

@@ -129,7 +129,7 @@ async function start(event) {
     const value = numberField(id);
     if (value !== undefined) body[key] = value;
   }
-  const buttons = [$('#train-incremental'), $('#train-full')];
+  const buttons = [$('#train-incremental'), $('#train-full'), $('#train-preference')];
   buttons.forEach((b) => { b.disabled = true; });
   try {
     const queued = await api('/api/train', { method: 'POST', body });

@@ -117,6 +117,8 @@ function render(data) {
     ['Val loss', (v) => v.val_loss, 'low', (x) => num(x, 4)],
     ['Val perplexity', (v) => v.val_perplexity, 'low', (x) => num(x, 2)],
     ['Base model val loss', (v) => v.base_val_loss, null, (x) => num(x, 4)],
+    ['Preference pairs learned', (v) => (isNum(v.preference_pairs) ? num(v.preference_pairs) : '—')],
+    ['Preference accuracy (held out)', (v) => v.preference_accuracy, 'high', pct],
     ['Gate', gate],
     ['Evaluated', (v) => (v.scorecard && v.scorecard.evaluated_at ? when(v.scorecard.evaluated_at) : 'not yet')],
     ...SCORES.map(([key, label, format, better]) => [label, (v) => sc(v, key), better, format, key]),
