@@ -32,7 +32,8 @@ browser:
 test: install browser lint
 	$(VENV)/bin/pytest -m "not longrun"
 
-# The long trainings `make test` leaves out (the Enron person's margins); minutes each on 2 cores.
+# The long runs `make test` leaves out (retrieval on/off on real people, the full chaos run, the demo's
+# preference run); minutes each on 2 cores.
 test-long: install
 	$(VENV)/bin/pytest -m longrun -s
 
