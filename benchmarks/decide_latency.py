@@ -6,7 +6,7 @@
 
 What is timed: ``Twin.decide(situation, options, rationale=False)`` on the demo
 twin's final version, the whole call (rendering, scoring every option, the
-``pmi`` reference with the adapter switched off, the softmax), as a request to
+``pmi`` reference scored by the base model without the adapter, the softmax), as a request to
 ``/api/decide`` with ``rationale: false`` runs it. The rationale is a separate
 generation and is left out: the goal is for the decision.
 
@@ -15,12 +15,17 @@ serves with on a CPU), and the named baseline, doppel's transformers backend
 (what served before ``auto``), with the same 3 and 10. The four sides rotate
 their order every repeat (benchmarks/timing.py), after one untimed warm-up each.
 
-Nothing is served from a cache: every timed call, on every side, gets a
-situation no other call gets (drawn without replacement from a pool of
-generated ones of similar length), and llama.cpp's context is reset before
-each call, so even the persona's system prompt is evaluated afresh. (Under
-``pmi`` llama.cpp resets it anyway when it switches the adapter off for the
-reference question; transformers keeps no cache between calls.)
+Nothing is served from a cache on the compared sides: every timed call, on
+every side, gets a situation no other call gets (drawn without replacement from
+a pool of generated ones of similar length), and everything a twin keeps between
+calls is dropped before each (``Twin.forget``: llama.cpp's generation and
+option-scoring contexts, and decide's reference scores per option list), so
+even the persona's system prompt is read afresh. Two more llama.cpp sides
+("caches kept", left out with ``--cold-only``) keep them, as a server does
+between requests: the next prompt reads only what follows the part it shares
+with the previous one, and the ``pmi`` reference, which depends on the option
+list and not on the situation, is scored once per option list. They are
+reported beside the goal, never as a ratio to transformers.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from doppel.registry import Registry
 from doppel.twin import Twin
 
 GOAL_SECONDS = 0.5
+WARM = "llama.cpp, caches kept"
 SIZES = (3, 10)
 
 _CLIENTS = [
@@ -73,13 +79,14 @@ def situations(count: int, seed: int = 0) -> list[str]:
 
 
 def decide_side(
-    twin: Twin, size: int, fresh_situations: Iterator[str], retrieval: bool | None
+    twin: Twin, size: int, fresh_situations: Iterator[str], retrieval: bool | None, *, cold: bool = True
 ) -> Callable[[int], dict[str, float]]:
     options = OPTIONS_10[:size]
 
     def run(i: int) -> dict[str, float]:
         situation = next(fresh_situations)
-        fresh(twin)
+        if cold:
+            fresh(twin)
         started = time.perf_counter()
         twin.decide(situation, options, rationale=False, retrieval=retrieval)
         return {"seconds": time.perf_counter() - started}
@@ -96,6 +103,7 @@ def main() -> None:
     parser.add_argument("--twin", default=None)
     parser.add_argument("--no-baseline", action="store_true", help="llama.cpp only (no transformers sides)")
     parser.add_argument("--goal", type=float, default=GOAL_SECONDS, help="Seconds p95 must stay under")
+    parser.add_argument("--cold-only", action="store_true", help="Leave out the llama.cpp sides that keep the prefix")
     parser.add_argument(
         "--no-retrieval",
         action="store_true",
@@ -125,13 +133,23 @@ def main() -> None:
         f"{threads}, torch threads {torch.get_num_threads()}",
         flush=True,
     )
-    calls = (args.repeats + args.warmup) * len(twins) * len(SIZES)
+    calls = (args.repeats + args.warmup) * (len(twins) + (0 if args.cold_only else 1)) * len(SIZES)
     fresh_situations = iter(situations(calls))
     sides = [
         (f"{name}, {size} options", decide_side(twin, size, fresh_situations, retrieval))
         for name, twin in twins.items()
         for size in SIZES
     ]
+    if not args.cold_only:
+        server = Twin.load(twin_name, config=settings, backend="llamacpp")
+        twins[WARM] = server
+        # What a server sees between two requests: llama.cpp keeps what the previous prompt shares with the
+        # next (the persona's system prompt), and the twin the reference of an option list it was asked before.
+        # Reported apart, never against transformers (which would keep the reference, but no prompt).
+        sides += [
+            (f"{WARM}, {size} options", decide_side(server, size, fresh_situations, retrieval, cold=False))
+            for size in SIZES
+        ]
     try:
         samples = compare(sides, args.repeats, warmup=args.warmup)
     finally:
@@ -143,20 +161,22 @@ def main() -> None:
     order = "rotating" if len(sides) > 2 else "alternating"
     print(
         f"\ndecide latency (s, lower is better): {args.repeats} timed calls per side, order {order}, "
-        f"{args.warmup} warm-up each not counted; every call a new situation, llama.cpp's cache reset before each"
+        f"{args.warmup} warm-up each not counted; every call a new situation; llama.cpp's caches reset before each "
+        f"call except on the '{WARM}' sides"
     )
     print(f"{'':<{width}}{'min':>8} {'median':>8} {'p95':>8} {'max':>8}   median vs transformers")
     for name, values in seconds.items():
         lo, mid, p95, hi = summary(values)
         size = name.rsplit(", ", 1)[1]
         base = seconds.get(f"transformers, {size}")
-        ratio = f"   {statistics.median(base) / mid:.2f}x" if base and not name.startswith("transformers") else ""
+        compared = base and name.startswith("llama.cpp, ") and not name.startswith(WARM)
+        ratio = f"   {statistics.median(base) / mid:.2f}x" if compared else ""
         print(f"{name:<{width}}{lo:8.3f} {mid:8.3f} {p95:8.3f} {hi:8.3f}{ratio}")
     print(f"\ngoal: decide under {args.goal:g} s at p95 on llama.cpp")
-    for size in SIZES:
-        _, mid, p95, _ = summary(seconds[f"llama.cpp, {size} options"])
+    for name in (n for n in seconds if not n.startswith("transformers")):
+        _, mid, p95, _ = summary(seconds[name])
         verdict = "met" if p95 < args.goal else "not met"
-        print(f"  {size} options: p50 {mid:.3f} s, p95 {p95:.3f} s: {verdict}")
+        print(f"  {name}: p50 {mid:.3f} s, p95 {p95:.3f} s: {verdict}")
     if args.repeats < 5:
         print("(fewer than 5 repeats: a quick check, not numbers to quote)")
 

@@ -168,10 +168,9 @@ def baseline_decide(twin: Twin):
 
 
 def fresh(twin: Twin) -> None:
-    """Forget any cached prompt: llama.cpp keeps its KV cache (and reuses its prefix) between calls."""
-    llm = getattr(twin.backend, "llm", None)
-    if llm is not None:
-        llm.reset()
+    """Forget everything kept between calls: llama.cpp's KV caches (it reuses their prefix) and decide's
+    reference scores per option list."""
+    twin.forget()
 
 
 def doppel_chat(twin: Twin, tokens: int):

@@ -110,38 +110,52 @@ def supervised(examples) -> int:
     return sum(sum(1 for label in e.labels[1:] if label != -100) for e in examples)
 
 
-def trl_side(base, twin, examples, *, packing: bool, seed: int):
-    from datasets import Dataset
+def trl_epoch(seed: int, prefix: str) -> dict:
+    """TRL trainer arguments every baseline shares: one epoch of batches of 4 on the CPU, nothing logged,
+    saved or reported, no data-loader workers (doppel has none either)."""
+    return {
+        "output_dir": tempfile.mkdtemp(prefix=prefix),
+        "per_device_train_batch_size": 4,
+        "num_train_epochs": 1,
+        "use_cpu": True,
+        "logging_strategy": "no",
+        "save_strategy": "no",
+        "report_to": [],
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "seed": seed,
+    }
+
+
+def peft_model(base, twin, seed: int):
+    """The base model in fp32 with a fresh PEFT LoRA of the twin's shape: what a TRL user would train."""
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, TrainerCallback
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.float32, attn_implementation="sdpa")
     lora = twin.lora
-    model = get_peft_model(
+    return get_peft_model(
         model,
         LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules),
     )
+
+
+def trl_side(base, twin, examples, *, packing: bool, seed: int):
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from trl import SFTConfig, SFTTrainer
+
+    model = peft_model(base, twin, seed)
     data = Dataset.from_dict({"input_ids": [e.input_ids for e in examples], "labels": [e.labels for e in examples]})
-    out = tempfile.mkdtemp(prefix="trl-bench-")
     args = SFTConfig(
-        output_dir=out,
-        per_device_train_batch_size=4,
-        num_train_epochs=1,
+        **trl_epoch(seed, "trl-bench-"),
         learning_rate=twin.training.learning_rate,
         warmup_steps=int(twin.training.warmup_ratio * -(-len(examples) // 4)),
         lr_scheduler_type="cosine",
         max_length=twin.training.max_length,
         packing=packing,
         bf16=True,
-        use_cpu=True,
-        logging_strategy="no",
-        save_strategy="no",
-        report_to=[],
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        seed=seed,
     )
     clock: dict[str, float] = {}
     positions = [0]

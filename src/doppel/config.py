@@ -372,6 +372,13 @@ class EvaluationConfig(_Strict):
     privacy_replies: int = Field(
         100, ge=0, le=10000, description="Sampled prompts whose twin replies are scanned for PII (0: off)."
     )
+    fact_questions: int = Field(
+        15,
+        ge=0,
+        le=10000,
+        description="Held-out facts per kind (a deal's stage and amount, an email's counterpart, a note's tags) "
+        "the retrieval on/off test asks the twin (0: none).",
+    )
 
 
 class InferenceConfig(_Strict):

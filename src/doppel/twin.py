@@ -23,6 +23,7 @@ from doppel.config import Settings, TwinConfig, load_settings
 from doppel.inference.backend import Backend, Generation, Sampling
 from doppel.inference.decisions import (
     Decision,
+    References,
     decide_from_scores,
     decision_messages,
     neutral_messages,
@@ -106,6 +107,8 @@ class Twin:
             if retrieve_by_default is None
             else retrieve_by_default
         )
+        # decide's reference scores per option list (they do not depend on the situation).
+        self.references = References()
 
     @property
     def name(self) -> str:
@@ -332,6 +335,7 @@ class Twin:
             options,
             scoring=scoring,
             neutral=neutral_messages(self.config.persona, options),
+            references=self.references,
         )
         threshold = self.config.inference.abstain_below if abstain_below is None else abstain_below
         decision = decide_from_scores(options, scores, threshold)
@@ -377,6 +381,14 @@ class Twin:
             source=source,
         )
         return summary(db, self.name)
+
+    def forget(self) -> None:
+        """Drop what this twin keeps between questions (reference scores, a backend's cached prompts), so the
+        next one is answered from nothing: what the benchmarks time."""
+        self.references.clear()
+        forget = getattr(self.backend, "forget", None)
+        if forget is not None:
+            forget()
 
     def close(self) -> None:
         self.backend.close()

@@ -91,14 +91,27 @@ def test_v1_0_is_final_and_the_demo_compared_replies(demo):
 
 @pytest.fixture(scope="module")
 def scorecard(demo):
-    """The demo twin's scorecard (a reduced one: 16 held-out prompts, 64-token replies)."""
+    """The demo twin's scorecard, reduced to fit CI: 16 held-out prompts, 64-token replies, 4 fact questions of
+    each kind, 10 canaries and no replies sampled beyond the style part's (the defaults take about 15 minutes
+    here, most of it generating with transformers on 2 cores)."""
     from doppel.evaluation.evaluate import evaluate_version
 
     home, _, _, _ = demo
     settings = Settings.model_validate(
         {
             "home": str(home),
-            "twins": [{"evaluation": {"style_examples": 16, "max_new_tokens": 64}, "promotion": {"gate_examples": 48}}],
+            "twins": [
+                {
+                    "evaluation": {
+                        "style_examples": 16,
+                        "max_new_tokens": 64,
+                        "fact_questions": 4,
+                        "privacy_canaries": 10,
+                        "privacy_replies": 16,
+                    },
+                    "promotion": {"gate_examples": 48},
+                }
+            ],
         }
     )
     card = evaluate_version(settings).to_json()  # the JSON form `doppel eval --json` and the API show

@@ -40,7 +40,16 @@ SENTENCES = [
     "We fixed the invoice error you spotted",
     "Can you share the names of the new stakeholders",
 ]
-TRAINING = {"max_steps": 200, "batch_size": 4, "max_length": 96, "learning_rate": 0.02, "epochs": 50, "eval_batches": 1}
+# max_length holds the prompt and the whole email: cut at 96 tokens, the card and the password were never trained
+# on (the extraction test then had nothing to find, with or without privacy).
+TRAINING = {
+    "max_steps": 200,
+    "batch_size": 4,
+    "max_length": 192,
+    "learning_rate": 0.02,
+    "epochs": 50,
+    "eval_batches": 1,
+}
 SOURCES = {"conversations": {"enabled": False}, "deals": {"enabled": False}, "notes": {"enabled": False}}
 EVALUATION = {"privacy_canaries": 10, "privacy_replies": 8, "max_new_tokens": 24, "other_texts": 5}
 

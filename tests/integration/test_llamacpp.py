@@ -348,3 +348,83 @@ def test_registration_leaves_the_adapter_gguf_in_the_version(decider_twin, twin,
     with caplog.at_level(logging.WARNING, logger="doppel.pipeline"):
         assert prepare_serving(llamacpp, broken) is None
     assert "DoRA" in caplog.text and not (broken.path / "export" / "adapter-lora.gguf").exists()
+
+
+# --- option scoring on contexts of its own: one batch of options, the prompt read past the shared prefix -------
+
+
+def _one_by_one(backend, messages, options) -> list[float]:
+    """Each option decoded alone after the prompt on the generation context (what scoring did before)."""
+    totals = []
+    for option in options:
+        answer = backend.prompter.answer_text(option)
+        rows = backend.logprobs(messages, answer)
+        tokens = backend.encode(answer)
+        totals.append(float(rows[np.arange(len(tokens)), tokens].sum()))
+    return totals
+
+
+def test_scoring_contexts_equal_the_generation_context_and_reuse_the_shared_prefix(decider_twin, twin, llama):
+    from doppel.inference.backends.llamacpp import LlamaCppBackend
+    from doppel.inference.backends.llamacpp_scoring import ScoringContext
+
+    persona = decider_twin.twin.persona
+    situation, options = DECIDE_CASES[1]
+    messages = chat_messages(persona, situation)
+    expected = _one_by_one(llama, messages, options)
+    assert llama.score(messages, options) == pytest.approx(expected, abs=1e-3)
+    assert llama.score(messages, options[::-1]) == pytest.approx(expected[::-1], abs=1e-3)
+    scorer = ScoringContext(llama.llm, llama._adapter, scale=llama.llm.lora_scale)
+    try:
+        prompt, answers = llama._scoring_tokens(messages, options)
+        assert scorer.score(prompt, answers) == pytest.approx(expected, abs=1e-3)
+        read = scorer.read
+        assert read == len(prompt) - 1
+        # A second situation for the same twin reads only what follows the prompt they share (the system
+        # prompt at least), and is scored as if read afresh.
+        other, other_options = chat_messages(persona, DECIDE_CASES[2][0]), DECIDE_CASES[2][1]
+        prompt2, answers2 = llama._scoring_tokens(other, other_options)
+        shared = next(i for i, (a, b) in enumerate(zip(prompt, prompt2)) if a != b)
+        assert shared > 20
+        again = scorer.score(prompt2, answers2)
+        assert scorer.read - read == len(prompt2) - 1 - shared
+        assert again == pytest.approx(_one_by_one(llama, other, other_options), abs=1e-3)
+        scorer.forget()
+        assert scorer.score(prompt2, answers2) == pytest.approx(again, abs=1e-3)
+        assert scorer.read - read == 2 * (len(prompt2) - 1) - shared
+    finally:
+        scorer.close()
+    # The base model's side (no adapter) is a context of its own: it does not disturb the twin's.
+    base = llama.score_base(messages, options)
+    bare = LlamaCppBackend.open(decider_twin.settings, twin, None)
+    try:
+        assert base == pytest.approx(_one_by_one(bare, messages, options), abs=1e-3)
+    finally:
+        bare.close()
+    assert base != pytest.approx(expected, abs=0.1)
+    assert llama.score(messages, options) == pytest.approx(expected, abs=1e-3)
+
+
+def test_the_pmi_reference_is_kept_per_option_list_and_is_exact(decider_twin, llama, monkeypatch):
+    from doppel.inference.decisions import References, neutral_messages, option_scores
+
+    persona, prompter = decider_twin.twin.persona, llama.prompter
+    calls = []
+    score_base = llama.score_base
+    monkeypatch.setattr(llama, "score_base", lambda m, o: calls.append(list(o)) or score_base(m, o))
+    kept = References()
+
+    def scores(situation, options, references):
+        messages = chat_messages(persona, situation)
+        neutral = neutral_messages(persona, options)
+        return option_scores(llama, prompter, messages, options, neutral=neutral, references=references)
+
+    (first, options), (second, _) = DECIDE_CASES[0], DECIDE_CASES[2]
+    got = scores(first, options, kept), scores(second, options, kept)
+    assert calls == [options] and len(kept) == 1  # the second situation reused the reference
+    assert got[1] == pytest.approx(scores(second, options, None), abs=1e-9)  # the same as computing it
+    scores(first, options[::-1], kept)
+    assert len(calls) == 3 and len(kept) == 2  # another order is another question: its own reference
+    small = References(size=1)
+    scores(first, options, small), scores(first, DECIDE_CASES[2][1], small)
+    assert len(small) == 1

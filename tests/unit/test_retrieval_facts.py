@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from doppel.evaluation.parts.retrieval import MAX_FACTS_PER_KIND, answered, fact_questions
+from doppel.evaluation.parts.retrieval import answered, fact_questions
 from doppel.sources.records import Record
 
 
@@ -12,8 +12,12 @@ def _record(source: str, i: int, **fields) -> Record:
     return Record(source, str(i), None, "me@x.com", "text", f"{source}:{i}", fields=fields)
 
 
-def _setup(records, val_fraction=1.0):
-    return SimpleNamespace(records=records, data=SimpleNamespace(val_fraction=val_fraction))
+def _setup(records, val_fraction=1.0, per_kind=15):
+    return SimpleNamespace(
+        records=records,
+        data=SimpleNamespace(val_fraction=val_fraction),
+        twin=SimpleNamespace(evaluation=SimpleNamespace(fact_questions=per_kind)),
+    )
 
 
 def test_questions_come_from_every_kind_of_held_out_record_and_are_capped():
@@ -33,7 +37,9 @@ def test_questions_come_from_every_kind_of_held_out_record_and_are_capped():
     ]
     assert "Acme renewal" in questions[0][1] and "Pilot pricing" in questions[2][1]
     many = [_record("emails", i, subject=f"s{i}", recipient="a@b.com") for i in range(40)]
-    assert len(fact_questions(_setup(many))) == MAX_FACTS_PER_KIND
+    assert len(fact_questions(_setup(many))) == 15  # the default cap per kind
+    assert len(fact_questions(_setup(many, per_kind=4))) == 4
+    assert fact_questions(_setup(records, per_kind=0)) == []
     # Training-split records are never asked about.
     assert fact_questions(_setup(records, val_fraction=0.0)) == []
 

@@ -25,11 +25,18 @@ become scores is ``inference.decision_scoring``:
 
 Probabilities are the softmax of the scores over the options, so the choice is
 always one of them and never depends on parsing free text.
+
+The reference depends on the options and the persona only, never on the
+situation, so a loaded twin keeps it per option list (:class:`References`):
+asked again with the same options, only the situation is scored.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,6 +135,42 @@ def resolved_scoring(scoring: str, backend) -> str:
     return scoring
 
 
+class References:
+    """The ``pmi``/``pmi_self`` reference scores a loaded twin has computed, by scoring, neutral question and
+    options; the least recently used go first. Exact, not approximate: the reference is a function of those
+    alone (and of the weights, which a loaded twin never changes)."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._scores: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()  # the service asks one twin from several threads
+
+    @staticmethod
+    def key(scoring: str, neutral: list[dict], options: Sequence[str]) -> str:
+        return json.dumps([scoring, neutral, list(options)], sort_keys=True)
+
+    def get(self, key: str) -> list[float] | None:
+        with self._lock:
+            found = self._scores.get(key)
+            if found is not None:
+                self._scores.move_to_end(key)
+            return found
+
+    def put(self, key: str, scores: list[float]) -> None:
+        with self._lock:
+            self._scores[key] = list(scores)
+            self._scores.move_to_end(key)
+            while len(self._scores) > self.size:
+                self._scores.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scores.clear()
+
+    def __len__(self) -> int:
+        return len(self._scores)
+
+
 def option_scores(
     backend,
     prompter,
@@ -136,11 +179,13 @@ def option_scores(
     *,
     scoring: str = "pmi",
     neutral: list[dict] | None = None,
+    references: References | None = None,
 ) -> list[float]:
     """Each option's score as the whole reply (its text, then the end of the turn); see the module docstring.
 
     ``neutral`` is the question asked without the situation (:func:`neutral_messages`); ``pmi`` and
     ``pmi_self`` need it, and ``pmi`` a backend with ``scores_base`` (see :func:`resolved_scoring`).
+    ``references``: where this backend's reference scores are kept between calls (None: computed every time).
     """
     if scoring not in SCORINGS:
         raise ValueError(f"unknown decision scoring {scoring!r}; known: {', '.join(SCORINGS)}")
@@ -150,12 +195,14 @@ def option_scores(
         return [total / max(1, n) for total, n in zip(totals, lengths)]
     if neutral is None:
         raise ValueError(f"{scoring} scoring needs the neutral question")
-    if scoring == "pmi":
-        if not getattr(backend, "scores_base", False):
-            raise ValueError(f"the {getattr(backend, 'kind', '?')} backend cannot score with the base model")
-        prior = backend.score_base(neutral, options)
-    else:
-        prior = backend.score(neutral, options)
+    if scoring == "pmi" and not getattr(backend, "scores_base", False):
+        raise ValueError(f"the {getattr(backend, 'kind', '?')} backend cannot score with the base model")
+    key = References.key(scoring, neutral, options) if references is not None else ""
+    prior = references.get(key) if references is not None else None
+    if prior is None:
+        prior = backend.score_base(neutral, options) if scoring == "pmi" else backend.score(neutral, options)
+        if references is not None:
+            references.put(key, prior)
     return [total - reference for total, reference in zip(totals, prior)]
 
 

@@ -21,7 +21,6 @@ from doppel.evaluation.style import sample_fields
 from doppel.scorecard import Decisions, PairedTest, Retrieval, RetrievalArm
 
 TRAIN_ONLY = ("train",)
-MAX_FACTS_PER_KIND = 15  # enough to see a difference, bounded in time
 FACT_TOKENS = 32
 
 
@@ -160,14 +159,15 @@ def _pick(backend, setup: EvaluationSetup, scenario, messages: list[dict], neutr
 
 def fact_questions(setup: EvaluationSetup) -> list[tuple[str, str, str, str]]:
     """(record key, question, kind, expected) from held-out records: a deal's stage and amount, who an email
-    went to (its counterpart), a note's tags. Up to MAX_FACTS_PER_KIND of each kind."""
+    went to (its counterpart), a note's tags. Up to ``evaluation.fact_questions`` of each kind."""
     from doppel.dataset.examples import split_of
 
+    limit = setup.twin.evaluation.fact_questions
     questions: list[tuple[str, str, str, str]] = []
     per_kind: dict[str, int] = {}
 
     def ask(key: str, question: str, kind: str, expected: str) -> None:
-        if expected and per_kind.get(kind, 0) < MAX_FACTS_PER_KIND:
+        if expected and per_kind.get(kind, 0) < limit:
             per_kind[kind] = per_kind.get(kind, 0) + 1
             questions.append((key, question, kind, expected))
 

@@ -20,6 +20,7 @@ import numpy as np
 from doppel.config import DEFAULT_BASE_MODEL, Settings, TwinConfig
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.common import twin_prompter
+from doppel.inference.backends.llamacpp_scoring import ScoringContext, decode, log_softmax
 from doppel.inference.prompting import Prompter
 from doppel.registry import Version
 
@@ -102,13 +103,15 @@ class LlamaCppBackend:
         self.llm = llm
         self.prompter = prompter
         self.version = version
-        # The base model's scores: the separate adapter switched off, or the model itself when it is the bare
-        # base; a merged GGUF has the adapter baked in, so no base model is at hand.
+        # The base model's scores: the weights without the separate adapter (a scoring context of their own),
+        # or the model itself when it is the bare base; a merged GGUF has the adapter baked in: no base at hand.
         self._adapter = getattr(llm, "_lora_adapter", None)
         self.scores_base = self._adapter is not None or (version is None and not merged)
         # One request at a time: a llama.cpp context (KV cache, sampler) is single-threaded state.
         self.lock = threading.Lock()
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        # Option scoring's own contexts, by "is it the base model's" (see llamacpp_scoring).
+        self._scorers: dict[bool, ScoringContext] = {}
 
     @classmethod
     def open(cls, settings: Settings, twin: TwinConfig, version: Version | None) -> LlamaCppBackend:
@@ -216,52 +219,28 @@ class LlamaCppBackend:
         yield Generation(text=text.strip(), prompt_tokens=len(prompt), completion_tokens=count, finish_reason=finish)
 
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
-        """The prompt is evaluated once; each option (then end of turn) is decoded from that cached state."""
+        """The twin's scores: see :mod:`doppel.inference.backends.llamacpp_scoring` (its own context, the
+        prompt read once and only past what the previous prompt shared, every option in one batch)."""
         with self.lock:
-            return self._score(messages, options)
+            return self._scoring(base=False).score(*self._scoring_tokens(messages, options))
 
     def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
         if not self.scores_base:
             raise BackendError("this GGUF has the adapter merged in: the base model's scores are not available")
         with self.lock:
-            if self._adapter is None:
-                return self._score(messages, options)
-            self._use_adapter(False)
-            try:
-                return self._score(messages, options)
-            finally:
-                self._use_adapter(True)
+            return self._scoring(base=True).score(*self._scoring_tokens(messages, options))
 
-    def _use_adapter(self, on: bool) -> None:
-        import ctypes
-
-        import llama_cpp
-
-        if on:
-            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(self._adapter)
-            scales = (ctypes.c_float * 1)(self.llm.lora_scale)
-            failed = llama_cpp.llama_set_adapters_lora(self.llm.ctx, adapters, 1, scales)
-        else:
-            failed = llama_cpp.llama_set_adapters_lora(self.llm.ctx, None, 0, None)
-        if failed:
-            raise BackendError(f"llama.cpp could not switch the adapter {'on' if on else 'off'}")
-        # What is cached was computed with the other weights: nothing of it may be reused.
-        self.llm.reset()
-
-    def _score(self, messages: Messages, options: Sequence[str]) -> list[float]:
+    def _scoring_tokens(self, messages: Messages, options: Sequence[str]) -> tuple[list[int], list[list[int]]]:
         prompt = self.encode(self.prompter.render(messages))
-        answers = [self.encode(self.prompter.answer_text(o)) for o in options]
-        self._check_room(len(prompt) + max((len(a) for a in answers), default=0))
-        scores = []
-        with self._primed(prompt) as keep:
-            for answer in answers:
-                # The last prompt token is decoded with each option: its logits predict the option's first token.
-                total, done = 0.0, 0
-                for rows in self._decode_logprobs([prompt[-1]] + answer[:-1], keep):
-                    total += float(rows[np.arange(len(rows)), answer[done : done + len(rows)]].sum())
-                    done += len(rows)
-                scores.append(total)
-        return scores
+        return prompt, [self.encode(self.prompter.answer_text(o)) for o in options]
+
+    def _scoring(self, *, base: bool) -> ScoringContext:
+        """The scoring context of one side, made on first use (the bare base model has one for both)."""
+        key = base or self._adapter is None
+        if key not in self._scorers:
+            adapter = None if key else self._adapter
+            self._scorers[key] = ScoringContext(self.llm, adapter, scale=self.llm.lora_scale)
+        return self._scorers[key]
 
     def logprobs(self, messages: Messages, continuation: str = "") -> np.ndarray:
         """Log-probabilities over the vocabulary after the prompt and after each token of ``continuation``.
@@ -308,26 +287,20 @@ class LlamaCppBackend:
         llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), -1, start, -1)
         for lo in range(0, len(inputs), llm.n_batch):
             chunk = inputs[lo : lo + llm.n_batch]
-            batch = llama_cpp.llama_batch_init(len(chunk), 0, 1)
-            try:
-                for i, token in enumerate(chunk):
-                    batch.token[i] = token
-                    batch.pos[i] = start + lo + i
-                    batch.n_seq_id[i] = 1
-                    batch.seq_id[i][0] = 0
-                    batch.logits[i] = True
-                batch.n_tokens = len(chunk)
-                if llama_cpp.llama_decode(llm.ctx, batch) != 0:
-                    raise BackendError("llama.cpp failed to decode")
-                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(llm.ctx), shape=(len(chunk), n_vocab))
-                logits = logits.astype(np.float64)
-            finally:
-                llama_cpp.llama_batch_free(batch)
-            top = logits.max(axis=1, keepdims=True)
-            yield logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+            yield log_softmax(decode(llm.ctx, [(t, start + lo + i, True) for i, t in enumerate(chunk)], n_vocab))
+
+    def forget(self) -> None:
+        """Forget every cached prompt, the generation context's and the scoring contexts'."""
+        with self.lock:
+            self.llm.reset()
+            for scorer in self._scorers.values():
+                scorer.forget()
 
     def close(self) -> None:
         with self.lock:
+            for scorer in self._scorers.values():
+                scorer.close()
+            self._scorers.clear()
             if self.llm is not None:
                 self.llm.close()
                 self.llm = None
