@@ -90,10 +90,20 @@ def test_v1_0_is_final_and_the_demo_compared_replies(demo):
 
 
 @pytest.fixture(scope="module")
+def decisions_card(demo):
+    """The demo twin's decisions part alone (36 scenarios, three scorings, twin and base): what `make test`
+    checks of the scorecard; the whole scorecard is `make test-long`'s (`scorecard` below)."""
+    from doppel.evaluation.evaluate import evaluate_version
+
+    home, _, _, _ = demo
+    return evaluate_version(Settings(home=home), parts=("decisions",), save=False).to_json()
+
+
+@pytest.fixture(scope="module")
 def scorecard(demo):
-    """The demo twin's scorecard, reduced to fit CI: 16 held-out prompts, 64-token replies, 4 fact questions of
-    each kind, 10 canaries and no replies sampled beyond the style part's (the defaults take about 15 minutes
-    here, most of it generating with transformers on 2 cores)."""
+    """The demo twin's scorecard, reduced: 16 held-out prompts, 64-token replies, 4 fact questions of each kind,
+    10 canaries and no replies sampled beyond the style part's. Even so about 11 minutes on a 2-core AVX2 CPU
+    (most of it generating with transformers), so its tests are `longrun`."""
     from doppel.evaluation.evaluate import evaluate_version
 
     home, _, _, _ = demo
@@ -132,6 +142,7 @@ def scorecard(demo):
     return card
 
 
+@pytest.mark.longrun
 def test_the_twin_writes_more_like_allan_than_the_base_model(scorecard):
     clf = scorecard["style"]["classifier"]
     twin, base, real = clf["twin"], clf["base"], clf["real"]
@@ -153,8 +164,8 @@ def test_the_twin_writes_more_like_allan_than_the_base_model(scorecard):
     assert 0 <= distance["twin"] and 0 <= distance["base"]
 
 
-def test_the_twin_decides_like_allan_better_than_every_trivial_picker_and_the_base_model(scorecard):
-    scenarios = scorecard["decisions"]["sets"][0]
+def test_the_twin_decides_like_allan_better_than_every_trivial_picker_and_the_base_model(decisions_card):
+    scenarios = decisions_card["decisions"]["sets"][0]
     assert scenarios["name"] == "scenarios" and scenarios["n"] >= 30
     assert scenarios["scoring"] == "pmi"
     twin = scenarios["twin"]["accuracy"]
@@ -172,11 +183,12 @@ def test_the_twin_decides_like_allan_better_than_every_trivial_picker_and_the_ba
     assert paired["p_value"] is not None and paired["twin_only"] > paired["base_only"]
 
 
-def test_the_twin_decides_like_allan_at_least_as_often_as_the_word_overlap_picker(scorecard):
-    scenarios = scorecard["decisions"]["sets"][0]
+def test_the_twin_decides_like_allan_at_least_as_often_as_the_word_overlap_picker(decisions_card):
+    scenarios = decisions_card["decisions"]["sets"][0]
     assert scenarios["twin"]["accuracy"] >= scenarios["overlap"]["accuracy"]
 
 
+@pytest.mark.longrun
 def test_the_demo_twin_has_an_index_and_the_scorecard_sets_retrieval_on_beside_off(scorecard, demo):
     _, result, _, _ = demo
     # The demo's training run indexed every example it built (retrieval is on by default).
