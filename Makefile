@@ -32,8 +32,8 @@ browser:
 test: install browser lint
 	$(VENV)/bin/pytest -m "not longrun"
 
-# The long runs `make test` leaves out (the real people's trainings and their retrieval on/off, the demo's
-# full scorecard and its preference run, the full chaos run); minutes each on 2 cores.
+# The long runs `make test` leaves out (the real people's trainings and their retrieval on/off, the demo twin's
+# training, scorecard and preference run, the full chaos run); minutes each on 2 cores.
 test-long: install
 	$(VENV)/bin/pytest -m longrun -s
 

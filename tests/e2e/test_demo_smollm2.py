@@ -1,7 +1,11 @@
 """End to end on the real base model: the demo path trains SmolLM2-135M on the demo persona.
 
-Slow (a few minutes on 2 cores): the twin is trained once per test run and
-shared by the tests below.
+`make test-long` (about 6 minutes to train on a 2-core AVX2 CPU without native bf16, 4 more for the
+decisions, 11 for the full scorecard: past `make test`'s 40-minute budget beside everything else). The
+real base model is still trained in every `make test`, by the decider twin the inference tests share
+(tests/conftest.py), and the pipeline the demo runs, on the demo persona's data, by the tiny model
+(tests/integration/test_pipeline_tiny.py and others).
+The twin is trained once per run and shared by the tests below.
 """
 
 import hashlib
@@ -15,7 +19,7 @@ from doppel.config import Settings
 from doppel.demo.run import run_demo
 from doppel.registry import Registry
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.longrun]
 STEPS = 60  # what `make demo` trains: the numbers asserted here are the ones a user sees
 
 
@@ -91,8 +95,7 @@ def test_v1_0_is_final_and_the_demo_compared_replies(demo):
 
 @pytest.fixture(scope="module")
 def decisions_card(demo):
-    """The demo twin's decisions part alone (36 scenarios, three scorings, twin and base): what `make test`
-    checks of the scorecard; the whole scorecard is `make test-long`'s (`scorecard` below)."""
+    """The demo twin's decisions part alone (36 scenarios, three scorings, twin and base)."""
     from doppel.evaluation.evaluate import evaluate_version
 
     home, _, _, _ = demo
@@ -102,8 +105,8 @@ def decisions_card(demo):
 @pytest.fixture(scope="module")
 def scorecard(demo):
     """The demo twin's scorecard, reduced: 16 held-out prompts, 64-token replies, 4 fact questions of each kind,
-    10 canaries and no replies sampled beyond the style part's. Even so about 11 minutes on a 2-core AVX2 CPU
-    (most of it generating with transformers), so its tests are `longrun`."""
+    10 canaries and no replies sampled beyond the style part's: about 11 minutes on a 2-core AVX2 CPU, most
+    of it generating with transformers."""
     from doppel.evaluation.evaluate import evaluate_version
 
     home, _, _, _ = demo
@@ -142,7 +145,6 @@ def scorecard(demo):
     return card
 
 
-@pytest.mark.longrun
 def test_the_twin_writes_more_like_allan_than_the_base_model(scorecard):
     clf = scorecard["style"]["classifier"]
     twin, base, real = clf["twin"], clf["base"], clf["real"]
@@ -188,7 +190,6 @@ def test_the_twin_decides_like_allan_at_least_as_often_as_the_word_overlap_picke
     assert scenarios["twin"]["accuracy"] >= scenarios["overlap"]["accuracy"]
 
 
-@pytest.mark.longrun
 def test_the_demo_twin_has_an_index_and_the_scorecard_sets_retrieval_on_beside_off(scorecard, demo):
     _, result, _, _ = demo
     # The demo's training run indexed every example it built (retrieval is on by default).
@@ -214,7 +215,7 @@ def test_the_demo_twin_has_an_index_and_the_scorecard_sets_retrieval_on_beside_o
 EDIT_ENDING = "\n\nNext step: a 30-minute call on Thursday. Works?\n\nCheers,\nAllan"
 
 
-@pytest.mark.longrun  # 16 DPO steps on SmolLM2: about 10 minutes on 2 cores (`make test-long`)
+# 16 DPO steps on SmolLM2: about 10 minutes on 2 cores.
 def test_forty_edits_into_allans_style_raise_the_preference_on_held_out_prompts(demo):
     """Forty of the twin's email replies rewritten the way Allan ends an email (a dated next step, his
     sign-off); thirty train, ten are on held-out prompts and only measure. `--preference` must make the
