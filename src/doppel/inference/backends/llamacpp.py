@@ -220,7 +220,7 @@ class LlamaCppBackend:
 
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
         """The twin's scores: see :mod:`doppel.inference.backends.llamacpp_scoring` (its own context, the
-        prompt read once and only past what the previous prompt shared, every option in one batch)."""
+        prompt read once and only past what the previous prompt shared, each option decoded after it)."""
         with self.lock:
             return self._scoring(base=False).score(*self._scoring_tokens(messages, options))
 
