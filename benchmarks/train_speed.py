@@ -12,12 +12,14 @@ split by thread), the first ``--examples`` training examples in a fixed shuffled
 Sides, each its own model (SmolLM2-135M, LoRA r16 α32 dropout 0.05 on every linear layer, the same
 initialisation), each trained for one epoch over exactly those examples per timed repeat:
 
-- "TRL default": ``SFTTrainer`` with batch 4, ``max_length`` 512, ``bf16=True`` (CPU autocast), examples
-  given already tokenized with the same labels (-100 on the prompt), padded per batch (its default);
+- "TRL default": ``SFTTrainer`` with batch 4, ``max_length`` 512, ``bf16=True`` (CPU autocast) where the CPU
+  computes bf16 natively and fp32 where it does not (emulated bf16 is several times slower than fp32 there,
+  and doppel trains in fp32 too), examples given already tokenized with the same labels (-100 on the
+  prompt), padded per batch (its default);
 - "TRL packed": the same with ``packing=True`` (TRL's best-fit-decreasing packing, 512 tokens per row,
   padding-free batches of 4 rows);
 - "doppel": ``training.fit`` as a run calls it (batch 4 packed into one row, per-example attention,
-  target-only logits, frozen weights in bf16, bf16 autocast);
+  target-only logits; with native bf16, frozen weights in bf16 and bf16 autocast; fp32 otherwise);
 - "doppel pack_tokens": the same with ``training.pack_tokens = 2048`` (about TRL packed's tokens per step).
 
 Measured: supervised tokens per second (the person's tokens trained on, the same count for every side)
@@ -27,8 +29,10 @@ includes building the packs). A warm-up epoch per side first (untimed), then ``-
 order rotating (benchmarks/timing.py). Every repeat trains on the same examples; no side keeps a cache between repeats
 (no compiled graphs, no KV cache in training).
 
-Also printed: this machine's bf16 matmul peak (a 2048² matmul loop) and each side's positions/s as a share
-of it, at 6 FLOP per parameter per position (the usual estimate for a forward and backward pass).
+Also printed: this machine's matmul peak (2048² matmul loops in bf16 and in fp32; the faster is the peak) and
+each side's positions/s as a share of it, at 6 FLOP per parameter per position (the usual estimate for a
+forward and backward pass; LoRA skips the frozen weights' gradients, so the work done is nearer 4).
+``--sides`` runs some of the sides only (doppel always), e.g. to fit a slow machine's time.
 
 ``--memory``: for each budget, a fresh process packs examples up to the budget and runs two training
 steps; peak RSS per budget, for doppel's per-example attention (with and without gradient checkpointing)
@@ -141,7 +145,7 @@ def peft_model(base, twin, seed: int):
     )
 
 
-def trl_side(base, twin, examples, *, packing: bool, seed: int):
+def trl_side(base, twin, examples, *, packing: bool, seed: int, bf16: bool):
     from datasets import Dataset
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
@@ -155,7 +159,7 @@ def trl_side(base, twin, examples, *, packing: bool, seed: int):
         lr_scheduler_type="cosine",
         max_length=twin.training.max_length,
         packing=packing,
-        bf16=True,
+        bf16=bf16,
     )
     clock: dict[str, float] = {}
     positions = [0]
@@ -198,12 +202,12 @@ def doppel_side(base, twin, examples, *, pack_tokens: int, seed: int):
     return run
 
 
-def bf16_peak(seconds: float = 3.0, n: int = 2048) -> float:
-    """GFLOP/s of a bf16 matmul loop on this machine (the ceiling a training step could reach)."""
-    a, b = torch.randn(n, n, dtype=torch.bfloat16), torch.randn(n, n, dtype=torch.bfloat16)
+def matmul_peak(dtype: torch.dtype, seconds: float = 3.0, n: int = 2048) -> float:
+    """GFLOP/s of an n×n matmul loop in ``dtype`` on this machine (the ceiling a training step could reach)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     done, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while done < 2 or time.perf_counter() - start < seconds:
         a @ b
         done += 1
     return 2 * n**3 * done / (time.perf_counter() - start) / 1e9
@@ -223,12 +227,21 @@ def speed(args) -> None:
 
     # Warm-ups (untimed) train on the same examples: the first pass at each pack or batch shape pays for
     # allocating its memory, which no timed repeat of any side should.
-    sides = [
-        ("TRL default", trl_side(base, twin, chosen, packing=False, seed=0)),
-        ("TRL packed", trl_side(base, twin, chosen, packing=True, seed=0)),
-        ("doppel", doppel_side(base, twin, chosen, pack_tokens=0, seed=0)),
-        ("doppel pack_tokens=2048", doppel_side(base, twin, chosen, pack_tokens=2048, seed=0)),
-    ]
+    from doppel.training.placement import cpu_has_native_bf16
+
+    bf16 = cpu_has_native_bf16()
+    precision = "bf16 autocast" if bf16 else "fp32 (this CPU has no native bf16)"
+    builders = {
+        "TRL default": lambda: trl_side(base, twin, chosen, packing=False, seed=0, bf16=bf16),
+        "TRL packed": lambda: trl_side(base, twin, chosen, packing=True, seed=0, bf16=bf16),
+        "doppel": lambda: doppel_side(base, twin, chosen, pack_tokens=0, seed=0),
+        "doppel pack_tokens=2048": lambda: doppel_side(base, twin, chosen, pack_tokens=2048, seed=0),
+    }
+    wanted = args.sides or list(builders)
+    unknown = [name for name in wanted if name not in builders]
+    if unknown or "doppel" not in wanted:
+        raise SystemExit(f"--sides: {unknown or 'doppel is needed'}; known: {', '.join(builders)}")
+    sides = [(name, builders[name]()) for name in builders if name in wanted]
     samples = compare(sides, args.repeats, warmup=args.warmup)
     for side in samples.values():
         side["supervised_per_s"] = [n_supervised / s for s in side["seconds"]]
@@ -241,15 +254,22 @@ def speed(args) -> None:
             Metric("positions_per_s", "positions per second (padding included)", "positions/s", True),
         ],
     )
-    peak = bf16_peak()
+    # The peak is the faster of the two dtypes: a CPU without native bf16 emulates it far below its fp32 speed,
+    # and every side then trains in fp32 (doppel's placement and the TRL sides alike).
+    peaks = {name: matmul_peak(dtype) for name, dtype in (("bf16", torch.bfloat16), ("fp32", torch.float32))}
+    best = max(peaks, key=peaks.__getitem__)
+    peak = peaks[best]
     params = sum(p.numel() for p in _count_params(base))
-    print(f"\nbf16 matmul peak on this machine: {peak:.0f} GFLOP/s; {params / 1e6:.0f}M parameters")
+    print(
+        f"\nmatmul peak on this machine: bf16 {peaks['bf16']:.1f}, fp32 {peaks['fp32']:.0f} GFLOP/s (shares below are "
+        f"of the {best} one); {params / 1e6:.0f}M parameters; the sides trained in {precision}"
+    )
     for name in samples:
         pos = median(samples, name, "positions_per_s")
         share = pos * FLOP_PER_PARAM_POSITION * params / (peak * 1e9)
         print(f"  {name}: {pos:.0f} positions/s = {share:.0%} of the peak")
     ours = median(samples, "doppel", "supervised_per_s")
-    for baseline in ("TRL default", "TRL packed"):
+    for baseline in [name for name in ("TRL default", "TRL packed") if name in samples]:
         theirs = median(samples, baseline, "supervised_per_s")
         print(f"doppel vs {baseline} (supervised tokens/s, medians): {ours / theirs:.2f}x")
 
@@ -355,6 +375,12 @@ def main() -> None:
     parser.add_argument("--budgets", type=int, nargs="+", default=[2048, 8192, 32768], help="Pack budgets (--memory)")
     parser.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--attention", default="per-example", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sides",
+        nargs="+",
+        default=None,
+        help='Sides to run (default all): "TRL default" "TRL packed" doppel "doppel pack_tokens=2048"',
+    )
     add_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)

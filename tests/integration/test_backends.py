@@ -87,6 +87,35 @@ def reference_scores(decider_twin):
         )
 
 
+def test_transformers_scores_options_in_one_batch_as_one_at_a_time(decider_twin):
+    """The prompt read once and its cache shared by every option's row equals scoring each option on its own
+    (prompt + option, one full forward pass each), whatever the options' lengths and order, twin and base."""
+    import torch
+
+    from doppel.twin import Twin
+
+    options = ["Accept", "Counter-offer at 15% with a two-year term and quarterly billing", "Decline", "No"]
+    with Twin.load(decider_twin.twin.name, config=decider_twin.settings, backend="transformers") as twin:
+        backend = twin.backend
+        prompter, local = backend.prompter, backend.local
+        prompt = prompter.encode(prompter.render(decider_twin.messages))
+
+        def alone(option: str) -> float:
+            answer = prompter.encode(prompter.answer_text(option))
+            with torch.no_grad():
+                logits = local.model(input_ids=torch.tensor([prompt + answer])).logits[0].float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            return float(sum(logprobs[len(prompt) - 1 + i, t] for i, t in enumerate(answer)))
+
+        expected = [alone(o) for o in options]
+        assert backend.score(decider_twin.messages, options) == pytest.approx(expected, abs=1e-3)
+        assert backend.score(decider_twin.messages, options[::-1]) == pytest.approx(expected[::-1], abs=1e-3)
+        with local.base_model_only():
+            expected_base = [alone(o) for o in options]
+        assert backend.score_base(decider_twin.messages, options) == pytest.approx(expected_base, abs=1e-3)
+        assert max(abs(a - b) for a, b in zip(expected, expected_base, strict=True)) > 0.1  # the adapter counts
+
+
 def test_scores_put_the_learned_option_first(served, decider_twin, reference_scores):
     name, twin = served
     reference_scores, _ = reference_scores

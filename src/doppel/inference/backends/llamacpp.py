@@ -20,7 +20,7 @@ import numpy as np
 from doppel.config import DEFAULT_BASE_MODEL, Settings, TwinConfig
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.common import twin_prompter
-from doppel.inference.backends.llamacpp_scoring import ScoringContext, decode, log_softmax
+from doppel.inference.backends.llamacpp_scoring import ScoringContext, decode, log_softmax, shared_prefix
 from doppel.inference.prompting import Prompter
 from doppel.registry import Version
 
@@ -263,9 +263,7 @@ class LlamaCppBackend:
         """The KV cache holding all of ``prompt`` but its last token, reusing what is cached; yields that length."""
         llm = self.llm
         keep = len(prompt) - 1
-        same = 0
-        while same < min(llm.n_tokens, keep) and llm.input_ids[same] == prompt[same]:
-            same += 1
+        same = shared_prefix(llm.input_ids[: llm.n_tokens], prompt[:keep])
         llm.n_tokens = same
         try:
             llm.eval(prompt[same:keep])  # first drops whatever is cached past `same`

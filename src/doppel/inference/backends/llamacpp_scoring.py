@@ -67,7 +67,8 @@ class ScoringContext:
             try:
                 for lo in range(0, len(inputs), self.n_batch):
                     chunk = inputs[lo : lo + self.n_batch]
-                    logprobs = log_softmax(self._decode([(t, keep + lo + i, True) for i, t in enumerate(chunk)]))
+                    entries = [(t, keep + lo + i, True) for i, t in enumerate(chunk)]
+                    logprobs = log_softmax(decode(self.ctx, entries, self.n_vocab))
                     total += float(logprobs[np.arange(len(chunk)), answer[lo : lo + len(chunk)]].sum())
             finally:
                 llama_cpp.llama_memory_seq_rm(self.memory, 0, keep, -1)  # the prompt stays, the option goes
@@ -78,21 +79,15 @@ class ScoringContext:
         """The KV cache holds exactly ``prefix``, reading only what the cached tokens do not already cover."""
         import llama_cpp
 
-        same = 0
-        limit = min(len(self.cached), len(prefix))
-        while same < limit and self.cached[same] == prefix[same]:
-            same += 1
+        same = shared_prefix(self.cached, prefix)
         llama_cpp.llama_memory_seq_rm(self.memory, 0, same, -1)
         self.cached = self.cached[:same]
         for lo in range(same, len(prefix), self.n_batch):
             chunk = prefix[lo : lo + self.n_batch]
-            self._decode([(t, lo + i, False) for i, t in enumerate(chunk)])
+            decode(self.ctx, [(t, lo + i, False) for i, t in enumerate(chunk)], self.n_vocab)
             # Recorded as read chunk by chunk: a failure leaves `cached` true to what the memory holds.
             self.cached.extend(chunk)
             self.read += len(chunk)
-
-    def _decode(self, entries: list[tuple[int, int, bool]]) -> np.ndarray:
-        return decode(self.ctx, entries, self.n_vocab)
 
     def forget(self) -> None:
         """Drop every cached token: the next prompt is read from its start (benchmarks measure that)."""
@@ -107,6 +102,14 @@ class ScoringContext:
         if self.ctx is not None:
             llama_cpp.llama_free(self.ctx)
             self.ctx = None
+
+
+def shared_prefix(cached: Sequence[int], prompt: Sequence[int]) -> int:
+    """How many leading tokens of ``prompt`` a KV cache holding ``cached`` already has."""
+    same, limit = 0, min(len(cached), len(prompt))
+    while same < limit and cached[same] == prompt[same]:
+        same += 1
+    return same
 
 
 def decode(ctx, entries: list[tuple[int, int, bool]], n_vocab: int) -> np.ndarray:

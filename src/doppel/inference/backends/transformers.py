@@ -87,7 +87,7 @@ class TransformersBackend:
         yield result["g"]
 
     def score(self, messages: Messages, options: Sequence[str]) -> list[float]:
-        """All options in one batched forward pass: prompt + option + end of turn, right-padded."""
+        """Each option's summed log-probability as the reply: the prompt read once, the options in one batch."""
         return self._score(messages, options, base=False)
 
     def score_base(self, messages: Messages, options: Sequence[str]) -> list[float]:
@@ -97,26 +97,44 @@ class TransformersBackend:
     def _score(self, messages: Messages, options: Sequence[str], *, base: bool) -> list[float]:
         prompt_ids = self.prompter.encode(self.prompter.render(messages))
         answers = [self.prompter.encode(self.prompter.answer_text(o)) for o in options]
-        rows = [prompt_ids + a for a in answers]
+        if not answers:
+            return []
+        # The prompt but its last token is read once, as one row, and its KV cache is copied to every option's
+        # row. Each row then holds the prompt's last token (its logits predict the option's first token) and the
+        # option but its last token, right-padded: a padded position comes after every real one, so no option
+        # attends to padding, and only these few positions reach the LM head (not prompt x options of them).
+        head = prompt_ids[:-1]
+        rows = [prompt_ids[-1:] + a[:-1] for a in answers]
         width = max(len(r) for r in rows)
         pad = self.local.tokenizer.pad_token_id or 0
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), len(head) + width), dtype=torch.long)
+        mask[:, : len(head)] = 1
         for i, row in enumerate(rows):
             ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = 1
+            mask[i, len(head) : len(head) + len(row)] = 1
+        device = self.device
         # The lock spans the adapter switch too: no other request may run while the adapter is off.
         with self.local.lock, self.local.base_model_only() if base else nullcontext():
-            logits = self.local.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+            model = self.local.model
+            cache = None
+            if head:
+                cache = model(input_ids=torch.tensor([head], device=device), use_cache=True, logits_to_keep=1)
+                cache = cache.past_key_values
+                cache.batch_repeat_interleave(len(rows))
+            logits = model(
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                past_key_values=cache,
+                use_cache=cache is not None,
+            ).logits
         logprobs = torch.log_softmax(logits.float(), dim=-1)
-        scores = []
-        start = len(prompt_ids)
-        for i, answer in enumerate(answers):
-            # The token at position t is predicted by the logits at t - 1.
-            positions = torch.arange(start - 1, start - 1 + len(answer), device=logprobs.device)
-            targets = torch.tensor(answer, device=logprobs.device)
-            scores.append(float(logprobs[i, positions, targets].sum()))
-        return scores
+        return [
+            float(
+                logprobs[i, torch.arange(len(a), device=logprobs.device), torch.tensor(a, device=logprobs.device)].sum()
+            )
+            for i, a in enumerate(answers)
+        ]
 
     def close(self) -> None:
         self.local.model = None
