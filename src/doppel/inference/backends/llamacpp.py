@@ -20,7 +20,7 @@ import numpy as np
 from doppel.config import DEFAULT_BASE_MODEL, Settings, TwinConfig
 from doppel.inference.backend import BackendError, Generation, Messages, Sampling
 from doppel.inference.backends.common import twin_prompter
-from doppel.inference.backends.llamacpp_scoring import ScoringContext, decode, log_softmax, shared_prefix
+from doppel.inference.backends.llamacpp_scoring import ScoringContext, decode_logprobs, shared_prefix
 from doppel.inference.prompting import Prompter
 from doppel.registry import Version
 
@@ -281,11 +281,8 @@ class LlamaCppBackend:
         import llama_cpp
 
         llm = self.llm
-        n_vocab = llm.n_vocab()
         llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), -1, start, -1)
-        for lo in range(0, len(inputs), llm.n_batch):
-            chunk = inputs[lo : lo + llm.n_batch]
-            yield log_softmax(decode(llm.ctx, [(t, start + lo + i, True) for i, t in enumerate(chunk)], n_vocab))
+        yield from decode_logprobs(llm.ctx, inputs, start, llm.n_batch, llm.n_vocab())
 
     def forget(self) -> None:
         """Forget every cached prompt, the generation context's and the scoring contexts'."""

@@ -17,7 +17,7 @@ that block, which cost more than it saved. One at a time, a score is the same wh
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -62,14 +62,11 @@ class ScoringContext:
         scores = []
         for answer in answers:
             # The prompt's last token is decoded with each option: its logits predict the option's first token.
-            inputs = [prompt[-1]] + answer[:-1]
-            total = 0.0
+            total, done = 0.0, 0
             try:
-                for lo in range(0, len(inputs), self.n_batch):
-                    chunk = inputs[lo : lo + self.n_batch]
-                    entries = [(t, keep + lo + i, True) for i, t in enumerate(chunk)]
-                    logprobs = log_softmax(decode(self.ctx, entries, self.n_vocab))
-                    total += float(logprobs[np.arange(len(chunk)), answer[lo : lo + len(chunk)]].sum())
+                for rows in decode_logprobs(self.ctx, [prompt[-1]] + answer[:-1], keep, self.n_batch, self.n_vocab):
+                    total += float(rows[np.arange(len(rows)), answer[done : done + len(rows)]].sum())
+                    done += len(rows)
             finally:
                 llama_cpp.llama_memory_seq_rm(self.memory, 0, keep, -1)  # the prompt stays, the option goes
             scores.append(total)
@@ -133,6 +130,14 @@ def decode(ctx, entries: list[tuple[int, int, bool]], n_vocab: int) -> np.ndarra
         return np.ctypeslib.as_array(llama_cpp.llama_get_logits(ctx), shape=(wanted, n_vocab)).astype(np.float64)
     finally:
         llama_cpp.llama_batch_free(batch)
+
+
+def decode_logprobs(ctx, inputs: list[int], start: int, n_batch: int, n_vocab: int) -> Iterator[np.ndarray]:
+    """Decode ``inputs`` at positions ``start``.. on sequence 0, keeping every logit; yields their log-softmax,
+    one batch of at most ``n_batch`` at a time."""
+    for lo in range(0, len(inputs), n_batch):
+        chunk = inputs[lo : lo + n_batch]
+        yield log_softmax(decode(ctx, [(t, start + lo + i, True) for i, t in enumerate(chunk)], n_vocab))
 
 
 def log_softmax(rows: np.ndarray) -> np.ndarray:

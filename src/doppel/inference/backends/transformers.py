@@ -119,8 +119,8 @@ class TransformersBackend:
             model = self.local.model
             cache = None
             if head:
-                cache = model(input_ids=torch.tensor([head], device=device), use_cache=True, logits_to_keep=1)
-                cache = cache.past_key_values
+                read = model(input_ids=torch.tensor([head], device=device), use_cache=True, logits_to_keep=1)
+                cache = read.past_key_values
                 cache.batch_repeat_interleave(len(rows))
             logits = model(
                 input_ids=ids.to(device),
