@@ -362,7 +362,13 @@ class EvaluationConfig(_Strict):
     deal_scenarios: bool = Field(True, description="Also derive decisions from the person's closed held-out deals.")
     deal_outcomes: DealOutcomes = DealOutcomes()
     max_new_tokens: int = Field(96, ge=8, le=2048, description="Reply length cap for evaluation replies.")
-    batch_size: int = Field(8, ge=1, le=256, description="Prompts generated together (greedy, left-padded).")
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=256,
+        description="Prompts generated together (greedy, left-padded). Decoding a few rows reads every weight per "
+        "token, so on a CPU 32 rows gave 2.3x the tokens/s of 8 with the same replies.",
+    )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="Seed of everything random in an evaluation; same seed, same numbers."
     )

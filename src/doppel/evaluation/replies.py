@@ -39,7 +39,7 @@ def generate_replies(
     conversations: Sequence[Sequence[dict[str, str]]],
     *,
     max_new_tokens: int = 96,
-    batch_size: int = 8,
+    batch_size: int = 32,
     on_batch: Callable[[int], None] | None = None,
     prefixes: Sequence[str] | None = None,
     anti_loop: bool = True,
