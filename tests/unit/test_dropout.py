@@ -6,13 +6,19 @@ from doppel.training.dropout import ByteDropout, use_byte_dropout
 
 def test_byte_dropout_drops_its_share_and_keeps_the_expectation():
     torch.manual_seed(0)
-    drop = ByteDropout(0.05).train()
+    drop, other = ByteDropout(0.05).train(), ByteDropout(0.05).train()
     x = torch.ones(400, 1000)
     y = drop(x)
     dropped = (y == 0).float().mean().item()
     assert drop.p == 13 / 256 and abs(dropped - drop.p) < 0.003
     assert abs(y.mean().item() - 1.0) < 0.01  # kept values scaled by 1 / (1 - p)
-    assert not torch.equal(drop(x), y)  # a fresh mask every call
+    assert drop(x) is y and other(x) is y  # the same input: its one draw, shared by every layer reading it
+    assert not torch.equal(drop(x.clone()), y)  # a fresh mask for every new input
+    x.mul_(1.0)
+    z = drop(x)
+    assert not torch.equal(z, y)  # and for the same tensor changed in place
+    other.eval().train()
+    assert drop(x) is not z  # a mode switch lets go of the last draw
     # Independent elements: the mask of one row says nothing about the next.
     rows = (y == 0).float()
     assert abs(torch.corrcoef(torch.stack([rows[:-1].flatten(), rows[1:].flatten()]))[0, 1].item()) < 0.01

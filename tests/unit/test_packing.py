@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from doppel.dataset.packing import batches, pack, steps_per_epoch
@@ -178,7 +179,9 @@ def test_the_loss_in_chunks_equals_the_loss_in_one_pass_with_the_same_gradients(
     assert torch.allclose(g1, g2, atol=1e-5)
 
 
-def test_gradient_checkpointing_gives_the_same_lora_gradients():
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_gradient_checkpointing_gives_the_same_lora_gradients(dropout):
+    """With dropout too: the recomputed forward draws the same masks, shared by q/k/v and gate/up alike."""
     from doppel.config import LoraConfig
     from doppel.training.lora import add_lora
     from doppel.training.loss import pack_loss
@@ -187,10 +190,32 @@ def test_gradient_checkpointing_gives_the_same_lora_gradients():
     grads = []
     for checkpointing in (False, True):
         torch.manual_seed(3)
-        model = add_lora(packed_attention_model(), LoraConfig(r=4, alpha=8, dropout=0.0), checkpointing=checkpointing)
+        lora = LoraConfig(r=4, alpha=8, dropout=dropout)
+        model = add_lora(packed_attention_model(), lora, checkpointing=checkpointing)
         model.train()
         assert model.get_base_model().is_gradient_checkpointing is checkpointing
         loss, _ = pack_loss(model, p)
         loss.backward()
         grads.append(torch.cat([q.grad.flatten() for n, q in model.named_parameters() if "lora_B" in n]))
     assert grads[0].abs().sum() > 0 and torch.allclose(grads[0], grads[1], atol=1e-5)
+
+
+def test_summed_cross_entropy_equals_torchs_with_the_same_gradients():
+    import torch.nn.functional as F
+
+    from doppel.training.loss import summed_cross_entropy
+
+    torch.manual_seed(3)
+    labels = torch.randint(0, 500, (37,))
+    for dtype in (torch.float32, torch.bfloat16):
+        logits = (torch.randn(37, 500) * 4).to(dtype)
+        ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+        got = summed_cross_entropy(ours, labels)
+        want = F.cross_entropy(theirs.float(), labels, reduction="sum")
+        (got * 0.5).backward()
+        (want * 0.5).backward()
+        assert got.dtype == torch.float32 and torch.allclose(got, want, rtol=1e-5)
+        assert ours.grad.dtype == dtype
+        tol = 1e-6 if dtype == torch.float32 else 1e-2
+        assert torch.allclose(ours.grad.float(), theirs.grad.float(), atol=tol)
+        assert ours.grad.float().abs().sum() > 0

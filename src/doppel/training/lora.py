@@ -10,6 +10,7 @@ import torch
 from doppel.config import LoraConfig
 from doppel.training.base_models import ResolvedBase
 from doppel.training.dropout import use_byte_dropout
+from doppel.training.fused_lora import fuse_lora_forward
 from doppel.training.placement import Placement
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def add_lora(
     if from_adapter is not None:
         model = PeftModel.from_pretrained(model, str(from_adapter), is_trainable=True)
         use_byte_dropout(model)
+        fuse_lora_forward(model)
         return model
     peft_cfg = PeftLoraConfig(
         r=cfg.r,
@@ -115,6 +117,7 @@ def add_lora(
     )
     model = get_peft_model(model, peft_cfg)
     use_byte_dropout(model)
+    fuse_lora_forward(model)
     trainable, total = model.get_nb_trainable_parameters()
     log.info("LoRA r=%d alpha=%d: %s trainable of %s parameters", cfg.r, cfg.alpha, f"{trainable:,}", f"{total:,}")
     return model

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from doppel.dataset.packing import Pack
@@ -38,8 +37,10 @@ def pack_loss(model, pack: Pack, *, chunk_elements: int = CHUNK_ELEMENTS) -> tup
     }
     vocab = model.config.vocab_size
     if targets.numel() * vocab <= chunk_elements or getattr(model.config, "final_logit_softcapping", None):
-        logits = model(**inputs, logits_to_keep=targets - 1).logits[0].float()
-        return F.cross_entropy(logits, labels[targets], reduction="sum"), int(targets.numel())
+        # Reshaped (a view), not ``[0]``: selecting costs the backward pass another zero-filled copy of the logits.
+        logits = model(**inputs, logits_to_keep=targets - 1).logits
+        logits = logits.reshape(-1, logits.shape[-1])
+        return summed_cross_entropy(logits, labels[targets]), int(targets.numel())
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = causal_lm.base_model(**inputs).last_hidden_state[0]
     head = causal_lm.get_output_embeddings()
@@ -52,4 +53,35 @@ def pack_loss(model, pack: Pack, *, chunk_elements: int = CHUNK_ELEMENTS) -> tup
 
 
 def _chunk_loss(hidden: torch.Tensor, labels: torch.Tensor, head) -> torch.Tensor:
-    return F.cross_entropy(head(hidden).float(), labels, reduction="sum")
+    return summed_cross_entropy(head(hidden), labels)
+
+
+def summed_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``F.cross_entropy(logits.float(), labels, reduction="sum")`` with one (N, vocabulary) tensor fewer.
+
+    The logits are the largest tensors of a step (405 positions × 49k words: 80 MB), and on a CPU every new
+    one of that size is fresh memory from the kernel, paged in at about a tenth of a second. F.cross_entropy
+    keeps log-softmax's output, then its backward makes a zero-filled gradient for the NLL part and another
+    for log-softmax's. Here the log-softmax output is kept and becomes the gradient in place (softmax minus
+    one at the target), so the backward pass allocates nothing of that size.
+    """
+    return _SummedCrossEntropy.apply(logits, labels)
+
+
+class _SummedCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        ctx.save_for_backward(logp, labels)
+        ctx.logits_dtype = logits.dtype
+        return -logp.gather(1, labels[:, None]).sum()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        logp, labels = ctx.saved_tensors
+        # Written over the kept log-probabilities: the graph is used once (no retain_graph in training).
+        g = logp.exp_()
+        g[torch.arange(g.shape[0], device=g.device), labels] -= 1.0
+        g.mul_(grad)
+        return g.to(ctx.logits_dtype), None
