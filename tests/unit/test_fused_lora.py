@@ -4,22 +4,13 @@ import torch
 
 from doppel.training.dropout import use_byte_dropout
 from doppel.training.fused_lora import fuse_lora_forward
+from tests.unit.test_packing import tiny_model
 
 
 def _tiny_lora(dropout: float = 0.0):
     from peft import LoraConfig, get_peft_model
-    from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=100,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-    )
-    model = get_peft_model(LlamaForCausalLM(cfg), LoraConfig(r=4, lora_dropout=dropout, target_modules="all-linear"))
+    model = get_peft_model(tiny_model(), LoraConfig(r=4, lora_dropout=dropout, target_modules="all-linear"))
     for name, p in model.named_parameters():
         if "lora_B" in name:  # PEFT starts B at zero: the LoRA path would add nothing to compare
             torch.nn.init.normal_(p, std=0.1)
