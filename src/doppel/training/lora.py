@@ -105,21 +105,20 @@ def add_lora(
         model.enable_input_require_grads()  # the frozen embeddings' output must carry gradients for the recompute
     if from_adapter is not None:
         model = PeftModel.from_pretrained(model, str(from_adapter), is_trainable=True)
-        use_byte_dropout(model)
-        fuse_lora_forward(model)
-        return model
-    peft_cfg = PeftLoraConfig(
-        r=cfg.r,
-        lora_alpha=cfg.alpha,
-        lora_dropout=cfg.dropout,
-        target_modules=cfg.target_modules,
-        task_type="CAUSAL_LM",
-    )
-    model = get_peft_model(model, peft_cfg)
+    else:
+        peft_cfg = PeftLoraConfig(
+            r=cfg.r,
+            lora_alpha=cfg.alpha,
+            lora_dropout=cfg.dropout,
+            target_modules=cfg.target_modules,
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, peft_cfg)
+        trainable, total = model.get_nb_trainable_parameters()
+        log.info("LoRA r=%d alpha=%d: %s trainable of %s parameters", cfg.r, cfg.alpha, f"{trainable:,}", f"{total:,}")
+    # New or continued, the adapter trains with the cheaper dropout and forward.
     use_byte_dropout(model)
     fuse_lora_forward(model)
-    trainable, total = model.get_nb_trainable_parameters()
-    log.info("LoRA r=%d alpha=%d: %s trainable of %s parameters", cfg.r, cfg.alpha, f"{trainable:,}", f"{total:,}")
     return model
 
 
