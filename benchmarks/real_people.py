@@ -75,11 +75,13 @@ def load_person(conn, shared: Path, person: str) -> None:
 
 
 def twin_settings(person: str, steps: int, key_file: Path, variant: dict) -> dict:
+    from tests.e2e.test_real_people import EMAILS_ONLY, EVALUATION
+
     kind, name, email, user = PEOPLE[person]
     twin = {
         "name": person.replace("_", "-"),
         "persona": {"name": name, "email_pattern": email, "user_id": user},
-        "sources": {s: {"enabled": False} for s in ("conversations", "deals", "notes")},
+        "sources": EMAILS_ONLY,
         "retrieval": {"enabled": False},
         "privacy": {"key_file": str(key_file)},
         "training": {
@@ -89,7 +91,7 @@ def twin_settings(person: str, steps: int, key_file: Path, variant: dict) -> dic
             "learning_rate": 4e-4,
             "val_fraction": VAL_FRACTION[kind],
         },
-        "evaluation": {"style_examples": 32, "max_new_tokens": 64},
+        "evaluation": {**EVALUATION, "style_examples": 32},
     }
     return merged(twin, variant)
 
@@ -101,6 +103,7 @@ def one_run(server, shared: Path, cache: Path, person: str, steps: int, index: i
     from doppel.config import Settings
     from doppel.evaluation.evaluate import evaluate_version
     from doppel.pipeline import train_twin
+    from tests.e2e.test_real_people import MAX_FALSE_ALARM, MAX_PERPLEXITY_RATIO, MIN_DISTINCT, MIN_READ_GAIN
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
@@ -133,11 +136,11 @@ def one_run(server, shared: Path, cache: Path, person: str, steps: int, index: i
         "others": clf.others.share_as_person if clf.others else None,
     }
     held = {
-        "perplexity": values["perplexity"] <= 0.8,
-        "read_as_person": values["read_as_person"] >= 0.2,
+        "perplexity": values["perplexity"] <= MAX_PERPLEXITY_RATIO,
+        "read_as_person": values["read_as_person"] >= MIN_READ_GAIN,
         "similarity": values["similarity"] is not None and values["similarity"] > 0,
-        "distinct": values["distinct"] >= 0.9,
-        "others": values["others"] is not None and values["others"] <= 0.2,
+        "distinct": values["distinct"] >= MIN_DISTINCT,
+        "others": values["others"] is not None and values["others"] <= MAX_FALSE_ALARM,
     }
     interval = style.relevance_interval
     return {

@@ -42,6 +42,11 @@ EVALUATION = {"style_examples": 16, "max_new_tokens": 64}
 # runs in `make test-long`: test_panza_person_with_retrieval).
 RETRIEVAL = {"enabled": True}
 CI_STEPS = 24
+# The issue's margins (benchmarks/real_people.py reports the same ones over several runs).
+MAX_PERPLEXITY_RATIO = 0.8  # twin's val perplexity / the base model's
+MIN_READ_GAIN = 0.20  # share read as the person, twin minus base
+MIN_DISTINCT = 0.9  # share of the twin's replies that are its own
+MAX_FALSE_ALARM = 0.2  # share of unseen authors' texts the judge takes for the person
 
 
 def _check_margins(
@@ -70,12 +75,12 @@ def _check_margins(
     assert clf.trained_on["others"] >= 100  # the contrast class: other people's mail in the same table
     assert clf.trained_on["base_model"] == 32  # and the base model's own replies to training prompts
     # The judge does not take just anyone for the person: other authors' texts it never saw rarely pass.
-    assert clf.others is not None and clf.others.n >= 20 and clf.others.share_as_person <= 0.2
+    assert clf.others is not None and clf.others.n >= 20 and clf.others.share_as_person <= MAX_FALSE_ALARM
     leak = outcome.dataset.card["leak_check"]
     assert leak["exact"] == 0 and leak["near"] == 0
-    assert fit.val_perplexity <= 0.8 * fit.base_val_perplexity
-    assert style.share("twin") >= style.share("base") + 0.20
-    assert distinct.twin >= 0.9
+    assert fit.val_perplexity <= MAX_PERPLEXITY_RATIO * fit.base_val_perplexity
+    assert style.share("twin") >= style.share("base") + MIN_READ_GAIN
+    assert distinct.twin >= MIN_DISTINCT
     if thin_similarity and not (twin_sim > base_sim and style.relevance > 0):
         pytest.xfail(f"similarity twin {twin_sim} vs base {base_sim} ({style.relevance_interval}): {thin_similarity}")
     assert twin_sim > base_sim and style.relevance > 0
