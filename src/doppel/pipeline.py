@@ -348,6 +348,7 @@ def _run(
         quantized=placement.quantization is not None,
         from_adapter=from_adapter,
         checkpointing=checkpointing,
+        seed=cfg.seed,
     )
     result = fit(
         model,

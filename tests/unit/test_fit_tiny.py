@@ -38,10 +38,9 @@ def tokenized(tokenizer, n=8):
     return out
 
 
-def model_from(tiny_model_dir):
-    torch.manual_seed(0)  # the same LoRA initialisation every time
+def model_from(tiny_model_dir, seed: int = 0):
     base = ResolvedBase("tiny", str(tiny_model_dir), "x", local_only=True)
-    return add_lora(load_base(base, CPU), LoraConfig(r=8, alpha=16, dropout=0.1))
+    return add_lora(load_base(base, CPU), LoraConfig(r=8, alpha=16, dropout=0.1), seed=seed)
 
 
 def cfg(**kw):
@@ -69,6 +68,27 @@ def test_training_lowers_loss_moves_lora_and_leaves_base_alone(tiny_model_dir, t
     moved = [n for n in lora_before if not torch.equal(lora_before[n], lora_after[n])]
     assert any("lora_B" in n for n in moved) and any("lora_A" in n for n in moved)
     assert all(torch.equal(base_before[n], base_after[n]) for n in base_before)
+
+
+def test_the_seed_not_the_process_decides_the_adapter_and_the_trained_twin(tiny_model_dir, tokenizer):
+    """torch's global generator starts from a different seed in every process: a new adapter drawn from it
+    made every run of one configuration a different twin. The training seed decides it now."""
+    data = tokenized(tokenizer)
+    trained = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)  # stands for whatever state the process happens to be in
+        state = torch.get_rng_state()
+        model = model_from(tiny_model_dir, seed=7)
+        assert torch.equal(torch.get_rng_state(), state)  # drawing the adapter leaves the global state alone
+        start, _ = split_params(model)
+        fit(model, data, data, cfg(max_steps=4, seed=7), CPU, evaluate_initial=False)
+        trained.append((start, split_params(model)[0]))
+    (start_a, end_a), (start_b, end_b) = trained
+    assert any("lora_A" in n and start_a[n].abs().sum() > 0 for n in start_a)
+    assert all(torch.equal(start_a[n], start_b[n]) for n in start_a)
+    assert all(torch.equal(end_a[n], end_b[n]) for n in end_a)
+    other, _ = split_params(model_from(tiny_model_dir, seed=8))
+    assert any(not torch.equal(start_a[n], other[n]) for n in start_a if "lora_A" in n)
 
 
 def test_max_steps_caps_the_run(tiny_model_dir, tokenizer):

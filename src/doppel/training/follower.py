@@ -32,6 +32,7 @@ def follow() -> bool:
         quantized=placement.quantization is not None,
         from_adapter=spec.from_adapter,
         checkpointing=spec.checkpointing,
+        seed=spec.training.seed,
     )
     try:
         fit(model, spec.train, [], spec.training, placement, checkpoint_dir=spec.checkpoint_dir, evaluate_initial=False)

@@ -87,8 +87,12 @@ def add_lora(
     quantized: bool = False,
     from_adapter: Path | None = None,
     checkpointing: bool | None = None,
+    seed: int = 0,
 ):
     """A trainable LoRA adapter on ``model``: new (from ``cfg``), or continuing a saved one.
+
+    A new adapter's starting weights are drawn from ``seed`` (the training seed), not from torch's global
+    random state, which differs in every process: the same data and settings then train the same twin.
 
     ``checkpointing``: recompute each decoder layer in the backward pass instead of keeping its activations
     (memory per position falls to the layer inputs); None means on for a quantized model only.
@@ -113,7 +117,13 @@ def add_lora(
             target_modules=cfg.target_modules,
             task_type="CAUSAL_LM",
         )
-        model = get_peft_model(model, peft_cfg)
+        # PEFT draws lora_A (Kaiming-uniform) from the global generator; lora_B starts at zero. Drawn from the
+        # global state, two runs of one configuration started from different adapters and so ended as
+        # different twins (the same key gave similarity margins 0.006 apart), and every twin depended on
+        # whatever had used the generator before it in the process. fork_rng leaves that state as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = get_peft_model(model, peft_cfg)
         trainable, total = model.get_nb_trainable_parameters()
         log.info("LoRA r=%d alpha=%d: %s trainable of %s parameters", cfg.r, cfg.alpha, f"{trainable:,}", f"{total:,}")
     # New or continued, the adapter trains with the cheaper dropout and forward.
