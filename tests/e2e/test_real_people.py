@@ -11,13 +11,14 @@ the person's held-out emails. The margins are the issue's, not only the order:
 - at least 90% of the twin's replies distinct (a twin that learned one email fails);
 - and the judge itself: other people's texts it never trained on rarely taken for the person.
 
-`make test` (and so CI) holds both people to every margin, each on a fixed privacy key and without a
-retrieval index: Bill Rapp on his full 40 steps, Kay Brown on 16. With the training seed deciding the
-adapter's starting weights too, such a run trains the same twin every time, so its numbers are the same in
-every CI run. `make test-long` runs both on the full schedule with a retrieval index and a fresh privacy key
-(new fakes, so a new twin) each time. There the Enron person's similarity margin, never significant on his
-21 held-out emails, reports an expected failure with its numbers when it alone misses (README "On real
-people").
+`make test` (and so CI) holds the Panza person to every margin on a fixed privacy key without a retrieval
+index, on 16 steps. With the training seed deciding the adapter's starting weights too, such a run trains
+the same twin every time, so its numbers are the same in every CI run. The Enron person needs his full 40
+steps (about 6.5 minutes on 2 cores), which CI's 40 minutes do not hold beside everything else: his seeded
+run (test_enron_person_on_a_fixed_key) is `make test-long`, with both people's full schedule (a retrieval
+index and a fresh privacy key, so new fakes and a new twin, each time). There the Enron person's similarity
+margin, never significant on his 21 held-out emails, reports an expected failure with its numbers when it
+alone misses on a fresh key (README "On real people").
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ def _check_margins(
 
 
 # The full schedule (40 steps, a retrieval index, a fresh privacy key) trains and judges each person in about
-# 6-10 minutes on a 2-core AVX2 CPU without native bf16: `make test-long`. `make test` runs the seeded ones
-# below (test_*_margins_in_ci, about 6.5 and 4.5 minutes), beside the real data's quicker checks: reply
+# 6-10 minutes on a 2-core AVX2 CPU without native bf16: `make test-long`. `make test` runs Kay Brown's seeded
+# 16 steps (test_panza_person_margins_in_ci, about 4.5 minutes), beside the real data's quicker checks: reply
 # prompts (tests/e2e/test_enron_replies.py), the leak check (tests/integration/test_leak_check.py), privacy
 # on a real mailbox (test_privacy_enron.py), the importers.
 def _bill_rapp(make_settings, database_url, shared_data, *, retrieval: bool = True, key: Path | None = None):
@@ -110,16 +111,19 @@ def _bill_rapp(make_settings, database_url, shared_data, *, retrieval: bool = Tr
     )
 
 
-def test_enron_person_margins_in_ci(make_settings, smollm2, database_url, shared_data, tmp_path):
-    """`make test`'s Enron person: Bill Rapp on his full schedule without a retrieval index, seeded (a fixed
-    privacy key), held to every margin, the similarity one included."""
+@pytest.mark.longrun
+def test_enron_person_on_a_fixed_key(make_settings, smollm2, database_url, shared_data, tmp_path):
+    """Bill Rapp on his full schedule without a retrieval index, seeded (a fixed privacy key: the same twin in
+    every run), held to every margin, the similarity one included."""
     key = tmp_path / "privacy.key"
     key.write_bytes(hashlib.sha256(b"doppel ci: bill rapp").digest())
     settings = _bill_rapp(make_settings, database_url, shared_data, retrieval=False, key=key)
     outcome = train_twin(settings)
     assert outcome.version.manifest.get("index") is None
     assert outcome.dataset.card["per_source"]["emails"]["replies"] >= 25
-    _check_margins("enron rapp-b (ci)", outcome, evaluate_version(settings, parts=("fit", "style")), indexed=False)
+    _check_margins(
+        "enron rapp-b (fixed key)", outcome, evaluate_version(settings, parts=("fit", "style")), indexed=False
+    )
 
 
 @pytest.mark.longrun
@@ -135,7 +139,7 @@ def test_enron_person(make_settings, smollm2, database_url, shared_data):
         outcome,
         evaluate_version(settings, parts=("fit", "style")),
         thin_similarity="on his 21 held-out emails the similarity difference has never been significant "
-        "(2026-12-02: +0.023..+0.067 in six runs, +0.049 on CI's fixed key; 2026-12-01: +0.057, -0.033)",
+        "(2026-12-02: +0.023..+0.067 in six runs, +0.049 on the fixed key; 2026-12-01: +0.057, -0.033)",
     )
 
 
