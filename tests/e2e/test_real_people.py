@@ -89,6 +89,13 @@ def _check_margins(
     assert twin_sim > base_sim and style.relevance > 0
 
 
+def _fixed_key(folder: Path, person: str) -> Path:
+    """A privacy key file that is the same in every run (the fakes, and so the twin, are too)."""
+    key = folder / "privacy.key"
+    key.write_bytes(hashlib.sha256(f"doppel ci: {person}".encode()).digest())
+    return key
+
+
 # The full schedule (40 steps, a retrieval index, a fresh privacy key) trains and judges each person in about
 # 6-10 minutes on a 2-core AVX2 CPU without native bf16: `make test-long`. `make test` runs Kay Brown's seeded
 # 16 steps (test_panza_person_margins_in_ci, about 4.5 minutes), beside the real data's quicker checks: reply
@@ -115,8 +122,7 @@ def _bill_rapp(make_settings, database_url, shared_data, *, retrieval: bool = Tr
 def test_enron_person_on_a_fixed_key(make_settings, smollm2, database_url, shared_data, tmp_path):
     """Bill Rapp on his full schedule without a retrieval index, seeded (a fixed privacy key: the same twin in
     every run), held to every margin, the similarity one included."""
-    key = tmp_path / "privacy.key"
-    key.write_bytes(hashlib.sha256(b"doppel ci: bill rapp").digest())
+    key = _fixed_key(tmp_path, "bill rapp")
     settings = _bill_rapp(make_settings, database_url, shared_data, retrieval=False, key=key)
     outcome = train_twin(settings)
     assert outcome.version.manifest.get("index") is None
@@ -180,8 +186,7 @@ def test_panza_person_margins_in_ci(make_settings, smollm2, database_url, shared
     """`make test`'s Panza person: Kay Brown on a shorter schedule (16 steps), without a retrieval index, and
     seeded (a fixed privacy key: the fakes, and so the twin and its replies, are the same in every run), held
     to every margin."""
-    key = tmp_path / "privacy.key"
-    key.write_bytes(hashlib.sha256(b"doppel ci: kay brown").digest())
+    key = _fixed_key(tmp_path, "kay brown")
     settings = _kay_brown(make_settings, database_url, shared_data, steps=PANZA_CI_STEPS, retrieval=False, key=key)
     outcome = train_twin(settings)
     assert outcome.version.manifest.get("index") is None
