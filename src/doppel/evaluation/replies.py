@@ -7,6 +7,13 @@ ends at the same position and the next token of each is read from the last
 column. Decoding is greedy with the same anti-looping settings as
 ``LocalTwin.generate``, so a scorecard reply is what a user of the twin at
 temperature 0 gets, and the same inputs give the same replies.
+
+The decoding loop is our own rather than ``model.generate``: a row that has
+ended its reply leaves the batch (and the key/value cache) at once. Replies
+vary from a few tokens to the cap, and ``generate`` keeps computing a finished
+row, padding it, until the longest row in its batch ends; on a CPU, where a
+decode step costs in proportion to its rows, that was most of the scorecard's
+generation time.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from transformers.cache_utils import DynamicCache, DynamicLayer
 
 from doppel.inference.anti_loop import reply_processors
 from doppel.inference.prompting import Prompter
@@ -56,7 +64,6 @@ def generate_replies(
     encoded = [prompter.encode(prompter.render(c) + start) for c, start in zip(conversations, starts, strict=True)]
     # Similar lengths together: less padding, and the order is a pure function of the inputs.
     order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i]), i))
-    device = next(model.parameters()).device
     texts: list[str] = [""] * len(encoded)
     new_tokens = 0
     started = time.perf_counter()
@@ -65,23 +72,8 @@ def generate_replies(
     try:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            width = max(len(encoded[i]) for i in rows)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, i in enumerate(rows):
-                ids[r, width - len(encoded[i]) :] = torch.tensor(encoded[i])
-                mask[r, width - len(encoded[i]) :] = 1
-            out = model.generate(
-                input_ids=ids.to(device),
-                attention_mask=mask.to(device),
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                logits_processor=reply_processors(width) if anti_loop else None,
-                pad_token_id=pad,
-                eos_token_id=sorted(end_ids),
-            )
-            for r, i in enumerate(rows):
-                generated = out[r, width:].tolist()
+            replies = _greedy(model, [encoded[i] for i in rows], pad, max_new_tokens, end_ids, anti_loop)
+            for i, generated in zip(rows, replies, strict=True):
                 cut = next((k for k, t in enumerate(generated) if t in end_ids), len(generated))
                 new_tokens += cut
                 texts[i] = tokenizer.decode(generated[:cut], skip_special_tokens=True).strip()
@@ -90,3 +82,143 @@ def generate_replies(
     finally:
         model.train(was_training)
     return Replies(texts=texts, new_tokens=new_tokens, seconds=time.perf_counter() - started)
+
+
+# Prompts are prefilled in groups of this many rows, each padded only to its own longest prompt: one
+# batch-wide width made every short prompt pay for the longest (the prompt pass was most of the time).
+PREFILL_ROWS = 4
+
+
+def _greedy(
+    model, encoded: list[list[int]], pad: int, max_new_tokens: int, end_ids: set[int], anti_loop: bool
+) -> list[list[int]]:
+    """Greedy decoding of one batch of prompts (sorted by length); each row's tokens up to and including its
+    end token (or ``max_new_tokens`` of them). A row that ends leaves the batch and the cache, so later steps
+    cost only what the rows still writing need."""
+    rows = len(encoded)
+    out: list[list[int]] = [[] for _ in range(rows)]
+    if max_new_tokens <= 0 or rows == 0:
+        return out
+    device = next(model.parameters()).device
+    width = max(len(e) for e in encoded)
+    ids, mask = _left_padded(encoded, width, pad, device)
+    cache, logits = _prefill(model, encoded, pad, width, max_new_tokens, device)
+    processors = reply_processors(width) if anti_loop else None
+    live = list(range(rows))  # batch row -> the caller's row
+    seqs, next_position = ids, mask.sum(dim=1)
+    for n in range(max_new_tokens):
+        # float32 logits as generate uses them, so the processors' penalties round the same way
+        scores = logits.to(dtype=torch.float32)
+        if processors is not None:
+            scores = processors(seqs, scores)
+        tokens = scores.argmax(dim=-1)
+        picked = tokens.tolist()
+        for row, token in zip(live, picked, strict=True):
+            out[row].append(token)
+        if n == max_new_tokens - 1:
+            break
+        writing = [r for r, token in enumerate(picked) if token not in end_ids]
+        if not writing:
+            break
+        seqs = torch.cat([seqs, tokens[:, None]], dim=1)
+        mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+        if len(writing) < len(live):
+            keep = torch.tensor(writing, device=device)
+            cache.batch_select_indices(keep)
+            seqs, mask, next_position, tokens = seqs[keep], mask[keep], next_position[keep], tokens[keep]
+            live = [live[r] for r in writing]
+        step = model(
+            input_ids=tokens[:, None],
+            attention_mask=mask,
+            position_ids=next_position[:, None],
+            use_cache=True,
+            **{_cache_keyword(model): cache},
+        )
+        logits = step.logits[:, -1, :]
+        next_position = next_position + 1
+    return out
+
+
+def _left_padded(encoded: list[list[int]], width: int, pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for r, tokens in enumerate(encoded):
+        ids[r, width - len(tokens) :] = torch.tensor(tokens)
+        mask[r, width - len(tokens) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _prefill(model, encoded: list[list[int]], pad: int, width: int, max_new_tokens: int, device):
+    """The prompts' pass, in groups of ``PREFILL_ROWS``; returns a cache with room for every reply token (each
+    row's keys and values right-aligned at ``width``, like one left-padded batch) and each row's last logits."""
+    keyword, keep_last = _cache_keyword(model), _logits_of_last(model)
+    keys: list[torch.Tensor] = []
+    values: list[torch.Tensor] = []
+    last_logits = []
+    for start in range(0, len(encoded), PREFILL_ROWS):
+        group = encoded[start : start + PREFILL_ROWS]
+        group_width = max(len(e) for e in group)
+        ids, mask = _left_padded(group, group_width, pad, device)
+        # Positions count real tokens only, so a left-padded row sees the positions it would see alone.
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        step = model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **keep_last, **{keyword: cache}
+        )
+        last_logits.append(step.logits[:, -1, :])
+        for layer_index, layer in enumerate(cache.layers):
+            if layer_index == len(keys):
+                shape = (len(encoded), layer.keys.shape[1], width + max_new_tokens, layer.keys.shape[3])
+                keys.append(layer.keys.new_zeros(shape))
+                values.append(layer.values.new_zeros(shape[:3] + (layer.values.shape[3],)))
+            rows = slice(start, start + len(group))
+            keys[layer_index][rows, :, width - group_width : width] = layer.keys
+            values[layer_index][rows, :, width - group_width : width] = layer.values
+    roomy = DynamicCache()
+    roomy.layers = [_RoomyLayer(k, v, width) for k, v in zip(keys, values, strict=True)]
+    return roomy, torch.cat(last_logits)
+
+
+class _RoomyLayer(DynamicLayer):
+    """One layer's key/value cache in buffers allocated for the whole reply up front. Transformers' dynamic
+    layer concatenates each new token onto a copy of everything cached, at every step, which cost as much as
+    the decode step's matrix products on a CPU."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor, length: int) -> None:
+        super().__init__()
+        self.device, self.is_initialized = keys.device, True
+        self._room, self._length = (keys, values), length
+        self._show()
+
+    def _show(self) -> None:
+        self.keys = self._room[0][:, :, : self._length]
+        self.values = self._room[1][:, :, : self._length]
+
+    def update(self, key_states, value_states, *args, **kwargs):
+        end = self._length + key_states.shape[-2]
+        self._room[0][:, :, self._length : end] = key_states
+        self._room[1][:, :, self._length : end] = value_states
+        self._length = end
+        self._show()
+        return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        self._room = (self._room[0][indices], self._room[1][indices])
+        self._show()
+
+
+def _cache_keyword(model) -> str:
+    """Transformers 5 renamed the forward's ``past_key_values`` to ``cache``; either works where it is named."""
+    import inspect
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"
+
+
+def _logits_of_last(model) -> dict:
+    """``logits_to_keep=1`` where the model takes it: the prompt's pass then computes the vocabulary's logits
+    for its last position only, as ``generate`` does, not for every prompt token."""
+    import inspect
+
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(inner.forward).parameters else {}
