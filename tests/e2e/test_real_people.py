@@ -11,14 +11,13 @@ the person's held-out emails. The margins are the issue's, not only the order:
 - at least 90% of the twin's replies distinct (a twin that learned one email fails);
 - and the judge itself: other people's texts it never trained on rarely taken for the person.
 
-`make test` (and so CI) holds the Panza person to every margin on a fixed privacy key without a retrieval
-index, on 16 steps. With the training seed deciding the adapter's starting weights too, such a run trains
-the same twin every time, so its numbers are the same in every CI run. The Enron person needs his full 40
-steps (about 6.5 minutes on 2 cores), which CI's 40 minutes do not hold beside everything else: his seeded
-run (test_enron_person_on_a_fixed_key) is `make test-long`, with both people's full schedule (a retrieval
-index and a fresh privacy key, so new fakes and a new twin, each time). There the Enron person's similarity
-margin, never significant on his 21 held-out emails, reports an expected failure with its numbers when it
-alone misses on a fresh key (README "On real people").
+`make test` (and so CI) holds both people to every margin on a fixed privacy key without a retrieval
+index: the Panza person on 16 steps, the Enron person on his full 40. With the training seed deciding the
+adapter's starting weights too, such a run trains the same twin every time, so its numbers are the same in
+every CI run. `make test-long` runs both people's full schedule (a retrieval index and a fresh privacy key,
+so new fakes and a new twin, each time). There the Enron person's similarity margin, never significant on
+his 21 held-out emails, reports an expected failure with its numbers when it alone misses on a fresh key
+(README "On real people").
 """
 
 from __future__ import annotations
@@ -118,7 +117,6 @@ def _bill_rapp(make_settings, database_url, shared_data, *, retrieval: bool = Tr
     )
 
 
-@pytest.mark.longrun
 def test_enron_person_on_a_fixed_key(make_settings, smollm2, database_url, shared_data, tmp_path):
     """Bill Rapp on his full schedule without a retrieval index, seeded (a fixed privacy key: the same twin in
     every run), held to every margin, the similarity one included."""
