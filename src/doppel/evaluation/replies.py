@@ -8,12 +8,13 @@ column. Decoding is greedy with the same anti-looping settings as
 ``LocalTwin.generate``, so a scorecard reply is what a user of the twin at
 temperature 0 gets, and the same inputs give the same replies.
 
-The decoding loop is our own rather than ``model.generate``: a row that has
-ended its reply leaves the batch (and the key/value cache) at once. Replies
-vary from a few tokens to the cap, and ``generate`` keeps computing a finished
-row, padding it, until the longest row in its batch ends; on a CPU, where a
-decode step costs in proportion to its rows, that was most of the scorecard's
-generation time.
+The decoding loop is our own rather than ``model.generate``, token for token
+the same, for less work on a CPU: prompts go through the model in small groups
+padded only to their own longest (one batch-wide width made every short prompt
+pay for the longest, and the prompt pass was most of the time); the key/value
+cache is allocated for the whole reply up front (transformers' dynamic cache
+copies itself at every token, as costly as the step's matrix products); and a
+row whose reply has ended leaves the batch.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def _greedy(
     device = next(model.parameters()).device
     width = max(len(e) for e in encoded)
     ids, mask = _left_padded(encoded, width, pad, device)
-    cache, logits = _prefill(model, encoded, pad, width, max_new_tokens, device)
+    keywords = _forward_keywords(model)
+    cache, logits = _prefill(model, encoded, pad, width, max_new_tokens, device, keywords)
     processors = reply_processors(width) if anti_loop else None
     live = list(range(rows))  # batch row -> the caller's row
     seqs, next_position = ids, mask.sum(dim=1)
@@ -132,7 +134,7 @@ def _greedy(
             attention_mask=mask,
             position_ids=next_position[:, None],
             use_cache=True,
-            **{_cache_keyword(model): cache},
+            **{keywords["cache"]: cache},
         )
         logits = step.logits[:, -1, :]
         next_position = next_position + 1
@@ -148,10 +150,10 @@ def _left_padded(encoded: list[list[int]], width: int, pad: int, device) -> tupl
     return ids.to(device), mask.to(device)
 
 
-def _prefill(model, encoded: list[list[int]], pad: int, width: int, max_new_tokens: int, device):
+def _prefill(model, encoded: list[list[int]], pad: int, width: int, max_new_tokens: int, device, keywords: dict):
     """The prompts' pass, in groups of ``PREFILL_ROWS``; returns a cache with room for every reply token (each
     row's keys and values right-aligned at ``width``, like one left-padded batch) and each row's last logits."""
-    keyword, keep_last = _cache_keyword(model), _logits_of_last(model)
+    keep_last = {"logits_to_keep": 1} if keywords["logits_to_keep"] else {}
     keys: list[torch.Tensor] = []
     values: list[torch.Tensor] = []
     last_logits = []
@@ -163,7 +165,12 @@ def _prefill(model, encoded: list[list[int]], pad: int, width: int, max_new_toke
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
         step = model(
-            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **keep_last, **{keyword: cache}
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **keep_last,
+            **{keywords["cache"]: cache},
         )
         last_logits.append(step.logits[:, -1, :])
         for layer_index, layer in enumerate(cache.layers):
@@ -207,18 +214,12 @@ class _RoomyLayer(DynamicLayer):
         self._show()
 
 
-def _cache_keyword(model) -> str:
-    """Transformers 5 renamed the forward's ``past_key_values`` to ``cache``; either works where it is named."""
+def _forward_keywords(model) -> dict:
+    """What the model's forward is called with: ``cache`` or, before transformers 5 renamed it,
+    ``past_key_values``; and whether it takes ``logits_to_keep`` (the prompt pass then computes the
+    vocabulary's logits for the last position only, as ``generate`` does)."""
     import inspect
 
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return "cache" if "cache" in inspect.signature(inner.forward).parameters else "past_key_values"
-
-
-def _logits_of_last(model) -> dict:
-    """``logits_to_keep=1`` where the model takes it: the prompt's pass then computes the vocabulary's logits
-    for its last position only, as ``generate`` does, not for every prompt token."""
-    import inspect
-
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(inner.forward).parameters else {}
+    takes = inspect.signature(inner.forward).parameters
+    return {"cache": "cache" if "cache" in takes else "past_key_values", "logits_to_keep": "logits_to_keep" in takes}
